@@ -1,0 +1,209 @@
+"""Run directories: save atomically, load strictly. No pickle anywhere.
+
+A run directory holds ``model.safetensors`` (weights), ``model.json`` (architecture,
+preprocessing, labels, schema, config, versions), ``history.csv`` and ``metrics.json``.
+It is written in a hidden temporary directory beside the target and renamed into place,
+so a failure or Ctrl-C never leaves a half-written run. Loading checks the format
+version, every tensor's name, shape, dtype and finiteness, and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tabnet_cli.config import ModelConfig
+from tabnet_cli.errors import ArtifactError
+
+FORMAT = "tabnet-run"
+FORMAT_VERSION = 1
+WEIGHTS, MANIFEST, HISTORY, METRICS = (
+    "model.safetensors",
+    "model.json",
+    "history.csv",
+    "metrics.json",
+)
+
+
+def next_free_run_dir(root: Path, name: str) -> Path:
+    """``runs/NAME``, or ``runs/NAME-2``, ``-3``... when taken: never overwrite a run.
+
+    Example:
+        >>> next_free_run_dir(Path("/nonexistent/runs"), "wine")
+        PosixPath('/nonexistent/runs/wine')
+    """
+    candidate, n = root / name, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{name}-{n}"
+    return candidate
+
+
+def history_columns(history: dict[str, list[float]]) -> list[str]:
+    """``epoch, loss, val_loss``, then each metric followed by its ``val_`` twin.
+
+    Example:
+        >>> history_columns({"loss": [], "mae": [], "val_loss": [], "val_mae": []})
+        ['epoch', 'loss', 'val_loss', 'mae', 'val_mae']
+    """
+    metrics = [k for k in history if not k.startswith("val_") and k != "loss"]
+    columns = ["epoch", "loss", "val_loss"]
+    for metric in metrics:
+        columns += [metric] + ([f"val_{metric}"] if f"val_{metric}" in history else [])
+    return columns
+
+
+def save_run(
+    out_dir: Path,
+    model,
+    manifest: dict[str, Any],
+    epochs: list[int],
+    history: dict[str, list[float]],
+    metrics: dict[str, Any],
+) -> Path:
+    """Writes the four files into ``out_dir`` atomically; refuses an existing ``out_dir``."""
+    from safetensors.torch import save_file
+
+    if out_dir.exists():
+        raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT})
+        _write_json(staging / MANIFEST, manifest)
+        _write_json(staging / METRICS, metrics)
+        columns = history_columns(history)
+        with open(staging / HISTORY, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for i, epoch in enumerate(epochs):
+                writer.writerow([epoch] + [repr(history[c][i]) for c in columns[1:]])
+        os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+@dataclass
+class LoadedRun:
+    """A model rebuilt from a run directory, ready for inference."""
+
+    path: Path
+    manifest: dict[str, Any]
+    model: Any
+    model_config: ModelConfig
+    features: Any  # FeatureEncoder
+    target: Any  # TargetEncoder
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    @property
+    def target_name(self) -> str:
+        return self.manifest["target"]
+
+    @property
+    def loss(self) -> str:
+        return self.manifest["train_config"]["loss"]
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Rebuilds model and preprocessing from ``model.json`` + ``model.safetensors`` alone.
+
+    Example:
+        >>> load_run("does/not/exist")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.ArtifactError: does/not/exist: no such run directory; give a directory ...
+    """
+    from tabnet_cli.model import build_mlp
+    from tabnet_cli.preprocess import FeatureEncoder
+    from tabnet_cli.targets import TargetEncoder
+
+    run = Path(path)
+    if not run.is_dir():
+        raise ArtifactError(
+            f"{path}: no such run directory; give a directory written by tabnet train"
+        )
+    manifest = read_manifest(run)
+    try:
+        model_config = ModelConfig.from_dict(manifest["model"])
+        features = FeatureEncoder.from_state(manifest["preprocessing"]["features"])
+        target = TargetEncoder.from_state(manifest["preprocessing"]["target"])
+        _ = manifest["train_config"]["loss"], manifest["target"], manifest["task"]
+        model = build_mlp(model_config)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ArtifactError(
+            f"{run / MANIFEST} is malformed ({type(exc).__name__}: {exc})"
+        ) from None
+    if features.n_features != model_config.n_inputs:
+        raise ArtifactError(f"{run / MANIFEST} is inconsistent: preprocessing and model disagree")
+    model.load_state_dict(read_weights(run / WEIGHTS, model.state_dict()))
+    model.eval()
+    return LoadedRun(run, manifest, model, model_config, features, target)
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    """``model.json``, checked for format and version."""
+    path = run / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; {run} is not a tabnet run directory")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{path} is not a tabnet model description (format != {FORMAT!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path} has format version {version!r}; this tabnet reads version "
+            f"{FORMAT_VERSION}: use the tabnet release that wrote it"
+        )
+    return manifest
+
+
+def read_weights(path: Path, expected: dict) -> dict:
+    """Loads safetensors weights and checks them against the rebuilt model's tensors."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; the run directory is incomplete")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ArtifactError(
+            f"{path} is not a valid safetensors file ({str(exc).splitlines()[0][:120]})"
+        ) from None
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ArtifactError(
+            f"{path} does not match the architecture in model.json "
+            f"(missing tensors: {missing[:5]}, unexpected: {extra[:5]})"
+        )
+    for name, reference in expected.items():
+        tensor = tensors[name]
+        if tensor.shape != reference.shape or tensor.dtype != reference.dtype:
+            raise ArtifactError(
+                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)} {tensor.dtype}, "
+                f"the architecture needs {tuple(reference.shape)} {reference.dtype}"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
+    return tensors

@@ -1,0 +1,261 @@
+"""Reading tables (CSV, TSV, gzip, parquet, stdin), the seeded split and task inference.
+
+Every problem a user can cause with their file becomes a one-line :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from tabnet_cli.errors import DataError, short_list
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Markers read as missing on top of pandas' defaults: UCI files use a lone "?".
+EXTRA_NA_VALUES = ("?",)
+_SEPARATORS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 64 * 1024
+
+
+def _open_source(source: str) -> tuple[str, BinaryIO]:
+    """Opens a path or ``-`` (stdin) as a binary stream; returns (display name, stream)."""
+    if source == "-":
+        return "<stdin>", sys.stdin.buffer
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{source}: no such file; check the path")
+    if path.is_dir():
+        raise DataError(f"{source} is a directory; give a CSV or parquet file")
+    return source, path.open("rb")
+
+
+def _detect_separator(head: str) -> str:
+    """Picks the separator that splits the header line into the most fields.
+
+    Example:
+        >>> _detect_separator("a;b;c\\n1;2;3\\n")
+        ';'
+    """
+    first_line = head.splitlines()[0] if head else ""
+    counts = {sep: first_line.count(sep) for sep in _SEPARATORS}
+    best = max(counts, key=lambda sep: counts[sep])
+    if counts[best] == 0:
+        return ","
+    try:  # the sniffer resolves quoted headers; fall back to counting when it cannot
+        sniffed = csv.Sniffer().sniff(head[:_SNIFF_BYTES], delimiters="".join(_SEPARATORS))
+        if sniffed.delimiter in _SEPARATORS and first_line.count(sniffed.delimiter) > 0:
+            return sniffed.delimiter
+    except csv.Error:
+        pass
+    return best
+
+
+def _peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    """Reads the first bytes to sniff, returning a stream that still yields everything."""
+    if name.endswith(".gz"):
+        import gzip
+
+        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+    try:
+        head = stream.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{name}: cannot read the file ({exc})") from None
+    rest = io.BufferedReader(_Chain(head, stream))  # type: ignore[arg-type]
+    return head, rest
+
+
+class _Chain(io.RawIOBase):
+    """A raw stream that replays already-read bytes, then continues with the source."""
+
+    def __init__(self, head: bytes, tail: BinaryIO):
+        self._head = head
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _csv_options(name: str, head: bytes, na_values: tuple[str, ...]) -> dict:
+    if b"\x00" in head:
+        raise DataError(f"{name} is not a text file; give a CSV (or .parquet) file")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a cut multi-byte character at the end is fine
+            raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+        text = head[: exc.start].decode("utf-8-sig")
+    if not text.strip():
+        raise DataError(f"{name} is empty; give a CSV with a header row and data rows")
+    sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else _detect_separator(text)
+    return {
+        "sep": sep,
+        "encoding": "utf-8-sig",
+        "na_values": list(EXTRA_NA_VALUES + tuple(na_values)),
+        "skipinitialspace": True,
+    }
+
+
+def _tidy(frame: pd.DataFrame, name: str, notices: list[str] | None) -> pd.DataFrame:
+    """Strips column names and drops an unnamed leading index column (Kaggle exports)."""
+    frame.columns = [str(c).strip() for c in frame.columns]
+    first = frame.columns[0] if len(frame.columns) else None
+    if first is not None and (first == "" or first.startswith("Unnamed: 0")):
+        frame = frame.drop(columns=[first])
+        if notices is not None:
+            notices.append(f"ignored the unnamed index column at the start of {name}")
+    return frame
+
+
+def read_table(
+    source: str, na_values: tuple[str, ...] = (), notices: list[str] | None = None
+) -> pd.DataFrame:
+    """Reads a CSV/TSV (optionally gzipped), parquet file or ``-`` (stdin) into a DataFrame.
+
+    Notices for the user (e.g. an ignored index column) are appended to ``notices``.
+
+    Example:
+        >>> df = read_table("sample_data/diabetes.csv")  # doctest: +SKIP
+        >>> df.shape  # doctest: +SKIP
+        (442, 11)
+    """
+    import pandas as pd
+
+    name, stream = _open_source(source)
+    if name.endswith(".parquet"):
+        try:
+            frame = pd.read_parquet(stream)
+        except Exception as exc:  # pyarrow raises many types for a broken file
+            raise DataError(f"{name}: cannot read parquet ({exc})") from None
+    else:
+        head, stream = _peek(name, stream)
+        options = _csv_options(name, head, na_values)
+        try:
+            frame = pd.read_csv(stream, **options)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{name} is empty; give a CSV with a header row") from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
+        except UnicodeDecodeError:
+            raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+    frame = _tidy(frame, name, notices)
+    if len(frame) == 0:
+        raise DataError(f"{name} has a header but no data rows")
+    return frame
+
+
+def iter_table(
+    source: str, chunk_rows: int, na_values: tuple[str, ...] = ()
+) -> Iterator[pd.DataFrame]:
+    """Yields a table in chunks of at most ``chunk_rows`` rows, so memory stays bounded.
+
+    Example:
+        >>> sum(len(c) for c in iter_table("sample_data/diabetes.csv", 100))  # doctest: +SKIP
+        442
+    """
+    import pandas as pd
+
+    name = "<stdin>" if source == "-" else source
+    if name.endswith(".parquet"):
+        yield read_table(source, na_values)
+        return
+    name, stream = _open_source(source)
+    head, stream = _peek(name, stream)
+    options = _csv_options(name, head, na_values)
+    seen_rows = False
+    try:
+        with pd.read_csv(stream, chunksize=chunk_rows, **options) as reader:
+            for chunk in reader:
+                seen_rows = True
+                yield _tidy(chunk, name, None)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty; give a CSV with a header row") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
+    if not seen_rows:
+        raise DataError(f"{name} has a header but no data rows")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def sha256_of(source: str) -> str | None:
+    """The file's sha256 (None for stdin), recorded so a run names the exact data it saw."""
+    if source == "-":
+        return None
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], what: str, name: str) -> None:
+    """Raises a DataError naming missing columns and the closest existing names.
+
+    Example:
+        >>> import pandas as pd
+        >>> require_columns(pd.DataFrame({"quality": [1]}), ["qualty"], "target", "wine.csv")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: target column 'qualty' not found in wine.csv; did you mean ...
+    """
+    available = [str(c) for c in frame.columns]
+    missing = [c for c in columns if c not in available]
+    if not missing:
+        return
+    if len(missing) == 1:
+        close = difflib.get_close_matches(missing[0], available, n=3, cutoff=0.5)
+        hint = (
+            "did you mean " + " or ".join(repr(c) for c in close) + "?"
+            if close
+            else "available columns: " + short_list(available)
+        )
+        raise DataError(f"{what} column {missing[0]!r} not found in {name}; {hint}")
+    raise DataError(
+        f"{what} columns not found in {name}: {short_list(missing)}; "
+        f"available columns: {short_list(available)}"
+    )
+
+
+def split_frame(
+    frame: pd.DataFrame, validation_split: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Splits rows exactly as the course does: ``train = df.sample(frac=1-F, random_state=S)``
+    and ``valid = df.drop(train.index)``, so runs compare row for row with pandas.
+
+    Example:
+        >>> import pandas as pd
+        >>> train, valid = split_frame(pd.DataFrame({"x": range(10)}), 0.3, seed=0)
+        >>> len(train), len(valid)
+        (7, 3)
+    """
+    frame = frame.reset_index(drop=True)
+    train = frame.sample(frac=1 - validation_split, random_state=seed)
+    valid = frame.drop(train.index)
+    if len(train) < 2 or len(valid) < 1:
+        raise DataError(
+            f"{len(frame)} rows are too few for --validation-split {validation_split}: "
+            f"it leaves {len(train)} training and {len(valid)} validation rows; "
+            "give more rows or another split"
+        )
+    return train, valid

@@ -1,0 +1,225 @@
+"""The target column: which task it implies, and its encoding to and from model units.
+
+Regression targets are scaled (``--target-scale``); classification labels become class
+indices in sorted label order, and predictions go back to the user's units and labels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tabnet_cli.errors import DataError, short_list
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOSS_TASKS = {
+    "mae": "regression",
+    "mse": "regression",
+    "huber": "regression",
+    "bce": "binary",
+    "crossentropy": "multiclass",
+}
+AUTO_LOSS = {"regression": "mae", "binary": "bce", "multiclass": "crossentropy"}
+MAX_CLASSES = 100
+# Integer targets whose values are exactly 0..k-1 look like class codes (digits 0..9);
+# other integers (wine quality 3..8, abalone rings 1..29) are quantities.
+MAX_CODED_CLASSES = 20
+
+
+def label_key(value: Any) -> str:
+    """A label's identity, so 1, 1.0 and "1" from different files match.
+
+    Example:
+        >>> label_key(1.0), label_key(" good ")
+        ('1', 'good')
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars to JSON-friendly Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def infer_task(target: pd.Series, loss: str, task: str) -> str:
+    """Decides regression, binary or multiclass from ``--task``, ``--loss`` and the values.
+
+    Example:
+        >>> import pandas as pd
+        >>> infer_task(pd.Series(["good", "bad", "good"]), "auto", "auto")
+        'binary'
+        >>> infer_task(pd.Series([3, 5, 6, 8]), "auto", "auto")
+        'regression'
+    """
+    import pandas as pd
+
+    values = target.dropna()
+    distinct = values.nunique()
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if task == "auto":
+        task = LOSS_TASKS.get(loss) or _task_from_values(values, distinct, numeric)
+    name = target.name
+    if distinct < 2:
+        raise DataError(
+            f"target {name!r} has a single value in the training rows; nothing to learn"
+        )
+    if task == "regression" and not numeric:
+        raise DataError(
+            f"target {name!r} holds labels (e.g. {values.iloc[0]!r}), not numbers; "
+            "use --task binary or multiclass with --loss bce or crossentropy"
+        )
+    if task == "binary" and distinct != 2:
+        raise DataError(
+            f"--loss bce / --task binary needs a target with two values; {name!r} has "
+            f"{distinct} distinct values; use --loss mae|mse|huber for a quantity "
+            "or crossentropy for classes"
+        )
+    if task == "multiclass" and numeric and not _integral(values):
+        raise DataError(
+            f"target {name!r} holds continuous numbers, not class labels; "
+            "use --loss mae|mse|huber (regression)"
+        )
+    if task == "multiclass" and distinct > MAX_CLASSES:
+        raise DataError(
+            f"target {name!r} has {distinct} distinct values, too many classes for "
+            f"crossentropy (at most {MAX_CLASSES}); use --task regression for a quantity"
+        )
+    expected_loss = AUTO_LOSS[task]
+    if (
+        loss != "auto"
+        and LOSS_TASKS[loss] != task
+        and not (loss == "crossentropy" and task == "binary")
+    ):
+        raise DataError(
+            f"--loss {loss} does not fit a {task} target {name!r}; use --loss {expected_loss}"
+        )
+    if loss == "crossentropy" and task == "binary":
+        task = "multiclass"  # a two-way softmax is what the user asked for
+    return task
+
+
+def _task_from_values(values: pd.Series, distinct: int, numeric: bool) -> str:
+    if distinct == 2:
+        return "binary"
+    if not numeric:
+        return "multiclass"
+    if (
+        _integral(values)
+        and distinct <= MAX_CODED_CLASSES
+        and set(values.astype(float).unique()) == set(range(distinct))
+    ):
+        return "multiclass"
+    return "regression"
+
+
+def _integral(values: pd.Series) -> bool:
+    return bool(np.all(np.mod(values.astype(float), 1) == 0))
+
+
+class TargetEncoder:
+    """Maps target values to model units (scaled floats or class indices) and back.
+
+    Example:
+        >>> import pandas as pd
+        >>> enc = TargetEncoder("binary").fit(pd.Series(["good", "bad", "good"]))
+        >>> enc.classes_, enc.encode(pd.Series(["bad", "good"])).tolist()
+        (['bad', 'good'], [0.0, 1.0])
+    """
+
+    def __init__(self, task: str, scale: str = "none"):
+        self.task = task
+        self.scale = scale if task == "regression" else "none"
+
+    def fit(self, target: pd.Series) -> TargetEncoder:
+        values = target.dropna()
+        if self.task == "regression":
+            y = values.astype(float).to_numpy()
+            if not np.all(np.isfinite(y)):
+                raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
+            self.center_, self.spread_ = _center_spread(y, self.scale)
+            self.classes_ = None
+        else:
+            labels = {label_key(v): _plain(v) for v in values.unique()}
+            self.classes_ = [labels[k] for k in sorted(labels, key=_sort_key(labels))]
+            self.center_, self.spread_ = 0.0, 1.0
+        return self
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes_) if self.task == "multiclass" else 1
+
+    def encode(self, target: pd.Series) -> np.ndarray:
+        """Target values in model units: float32 (regression, binary) or int64 (multiclass)."""
+        if self.task == "regression":
+            y = target.astype(float).to_numpy()
+            return ((y - self.center_) / self.spread_).astype(np.float32)
+        index = {label_key(c): i for i, c in enumerate(self.classes_)}
+        keys = [label_key(v) for v in target.tolist()]
+        unknown = sorted({k for k in keys if k not in index})
+        if unknown:
+            raise DataError(
+                f"target {target.name!r} has labels the model never saw: "
+                f"{', '.join(unknown[:5])}; "
+                f"known labels: {short_list([str(c) for c in self.classes_])}"
+            )
+        codes = np.array([index[k] for k in keys], dtype=np.int64)
+        return codes.astype(np.float32) if self.task == "binary" else codes
+
+    def decode(self, model_output: np.ndarray) -> np.ndarray:
+        """Regression values in original units, or labels, from raw model outputs."""
+        if self.task == "regression":
+            return model_output.reshape(-1) * self.spread_ + self.center_
+        if self.task == "binary":
+            codes = (model_output.reshape(-1) > 0).astype(np.int64)
+        else:
+            codes = model_output.argmax(axis=1)
+        return np.asarray(self.classes_, dtype=object)[codes]
+
+    def state(self) -> dict:
+        return {
+            "task": self.task,
+            "scale": self.scale,
+            "center": self.center_,
+            "spread": self.spread_,
+            "classes": self.classes_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> TargetEncoder:
+        encoder = cls(state["task"], state["scale"])
+        encoder.center_ = float(state["center"])
+        encoder.spread_ = float(state["spread"])
+        encoder.classes_ = state["classes"]
+        return encoder
+
+
+def _sort_key(labels: dict[str, Any]):
+    """Numbers sort numerically, everything else as text."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels.values())
+    return (lambda k: float(labels[k])) if numeric else (lambda k: k)
+
+
+def _center_spread(values: np.ndarray, scale: str) -> tuple[float, float]:
+    """Centre and spread for min-max or standard scaling (spread 1 for a constant)."""
+    if scale == "minmax":
+        center, spread = float(values.min()), float(values.max() - values.min())
+    elif scale == "standard":
+        center, spread = float(values.mean()), float(values.std())
+    else:
+        center, spread = 0.0, 1.0
+    return center, (spread if spread > 0 else 1.0)

@@ -1,0 +1,119 @@
+"""Shared fixtures: tiny data sets written on the fly, and a CLI runner helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tabnet_cli.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = REPO / "sample_data"
+
+
+@pytest.fixture
+def regression_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame["constant"] = 1.0
+    frame["y"] = 3 * x[:, 0] - 2 * x[:, 1] + 0.1 * rng.normal(size=120) + 10
+    path = tmp_path / "reg.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def binary_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(150, 4))
+    frame = pd.DataFrame(x, columns=["f1", "f2", "f3", "f4"])
+    frame["colour"] = rng.choice(["red", "green"], size=150)
+    frame["label"] = np.where(x[:, 0] + x[:, 1] > 0, "good", "bad")
+    path = tmp_path / "bin.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def multiclass_csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(180, 2))
+    frame = pd.DataFrame(x, columns=["u", "v"])
+    frame["kind"] = np.select([x[:, 0] > 0.5, x[:, 1] > 0], ["alpha", "beta"], "gamma")
+    path = tmp_path / "multi.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+class Cli:
+    """Runs ``tabnet`` in-process with separate stdout and stderr."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        return self.runner.invoke(app, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def assert_user_error(result, message: str) -> None:
+    """Exit code 2, exactly one stderr line starting with ``Error:`` that contains
+    ``message``, no traceback, nothing on stdout."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), lines
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.fixture
+def trained_regression(tmp_path: Path, regression_csv: Path, cli) -> Path:
+    out = tmp_path / "run-reg"
+    result = cli(
+        "train",
+        regression_csv,
+        "--target",
+        "y",
+        "--layers",
+        "8",
+        "--epochs",
+        "5",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def trained_binary(tmp_path: Path, binary_csv: Path, cli) -> Path:
+    out = tmp_path / "run-bin"
+    result = cli(
+        "train",
+        binary_csv,
+        "--target",
+        "label",
+        "--layers",
+        "8",
+        "--epochs",
+        "5",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.stderr
+    return out

@@ -1,0 +1,111 @@
+"""The training loop's end states: NaN loss, Ctrl-C, and the run directory they leave."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tabnet_cli.callbacks import Callback
+from tabnet_cli.config import DataConfig, ModelConfig, TrainConfig
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.model import build_mlp
+from tabnet_cli.runner import train_run
+from tabnet_cli.train import fit
+
+
+def data(n=64):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 3, generator=gen)
+    return x, x.sum(1)
+
+
+class PoisonAfter(Callback):
+    """Sets the weights to NaN at the end of a given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            with torch.no_grad():
+                for p in self.model.parameters():
+                    p.fill_(float("nan"))
+
+
+class InterruptAt(Callback):
+    """Raises KeyboardInterrupt (as Ctrl-C does) at a batch of a given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch, self.current = epoch, 0
+
+    def on_epoch_begin(self, epoch):
+        self.current = epoch
+
+    def on_batch_end(self, step, running_logs):
+        if self.current == self.epoch and step == 2:
+            raise KeyboardInterrupt
+
+
+def test_nan_loss_stops_training_and_keeps_the_best_weights():
+    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, layers=(4,)))
+    result = fit(
+        model,
+        data(),
+        data(),
+        TrainConfig(epochs=10, batch_size=16),
+        "regression",
+        callbacks=[PoisonAfter(3)],
+    )
+    assert result.stop_reason == "non_finite" and result.extra["epoch"] == 4
+    assert result.epochs_run == 3
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_ctrl_c_stops_cleanly_with_best_weights():
+    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, layers=(4,)))
+    result = fit(
+        model,
+        data(),
+        data(),
+        TrainConfig(epochs=10, batch_size=16),
+        "regression",
+        callbacks=[InterruptAt(3)],
+    )
+    assert result.stop_reason == "interrupted" and result.epochs_run == 2
+    assert result.early_stopping.restored
+
+
+def _train(tmp_path: Path, csv: Path, callback, **overrides):
+    config = TrainConfig(epochs=5, batch_size=16, **overrides)
+    return train_run(
+        str(csv),
+        DataConfig(target="y"),
+        (4,),
+        "relu",
+        0.0,
+        False,
+        config,
+        tmp_path / "out",
+        [callback],
+        lambda message: None,
+    )
+
+
+def test_interrupted_run_is_saved_with_its_complete_epochs(tmp_path, regression_csv):
+    summary = _train(tmp_path, regression_csv, InterruptAt(3))
+    metrics = json.loads((summary.run_dir / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "interrupted" and metrics["epochs_run"] == 2
+    assert len((summary.run_dir / "history.csv").read_text().splitlines()) == 3
+
+
+def test_interrupt_before_the_first_epoch_writes_nothing(tmp_path, regression_csv):
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, regression_csv, InterruptAt(1))
+    assert list(tmp_path.iterdir()) == [regression_csv]
+
+
+def test_nan_in_the_first_epoch_is_a_user_error_and_writes_nothing(tmp_path, regression_csv):
+    with pytest.raises(TabnetError, match="became NaN or infinite in epoch 1"):
+        _train(tmp_path, regression_csv, Callback(), lr=1e38, loss="mse")
+    assert list(tmp_path.iterdir()) == [regression_csv]
