@@ -14,9 +14,11 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tabnet_cli.config import ModelConfig
 from tabnet_cli.errors import ArtifactError
@@ -207,3 +209,22 @@ def read_weights(path: Path, expected: dict) -> dict:
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
     return tensors
+
+
+@contextmanager
+def atomic_text_file(path: Path) -> Iterator[TextIO]:
+    """Opens a temporary file beside ``path`` and moves it into place only on success.
+
+    Example:
+        >>> with atomic_text_file(Path(tempfile.mkdtemp()) / "out.csv") as handle:
+        ...     _ = handle.write("a,b\\n")
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(descriptor, "w", newline="") as handle:
+            yield handle
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise

@@ -6,6 +6,7 @@ indices in sorted label order, and predictions go back to the user's units and l
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -153,10 +154,14 @@ class TargetEncoder:
                 raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
             self.center_, self.spread_ = _center_spread(y, self.scale)
             self.classes_ = None
+            self.baseline_ = [float(y.mean())]  # the naive model: predict the training mean
         else:
             labels = {label_key(v): _plain(v) for v in values.unique()}
             self.classes_ = [labels[k] for k in sorted(labels, key=_sort_key(labels))]
             self.center_, self.spread_ = 0.0, 1.0
+            counts = Counter(label_key(v) for v in values.tolist())
+            # the naive model: the training class frequencies
+            self.baseline_ = [counts[label_key(c)] / len(values) for c in self.classes_]
         return self
 
     @property
@@ -183,12 +188,28 @@ class TargetEncoder:
     def decode(self, model_output: np.ndarray) -> np.ndarray:
         """Regression values in original units, or labels, from raw model outputs."""
         if self.task == "regression":
-            return model_output.reshape(-1) * self.spread_ + self.center_
+            return model_output.reshape(-1).astype(np.float64) * self.spread_ + self.center_
         if self.task == "binary":
             codes = (model_output.reshape(-1) > 0).astype(np.int64)
         else:
             codes = model_output.argmax(axis=1)
         return np.asarray(self.classes_, dtype=object)[codes]
+
+    def probabilities(self, model_output: np.ndarray) -> np.ndarray:
+        """Class probabilities, one column per class in ``classes_`` order.
+
+        Example:
+            >>> enc = TargetEncoder.from_state({"task": "binary", "scale": "none", "center": 0,
+            ...     "spread": 1, "classes": ["bad", "good"], "baseline": [0.5, 0.5]})
+            >>> enc.probabilities(np.array([[0.0]])).tolist()
+            [[0.5, 0.5]]
+        """
+        logits = model_output.astype(np.float64)
+        if self.task == "binary":
+            positive = 1.0 / (1.0 + np.exp(-logits.reshape(-1)))
+            return np.column_stack([1.0 - positive, positive])
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
 
     def state(self) -> dict:
         return {
@@ -197,6 +218,7 @@ class TargetEncoder:
             "center": self.center_,
             "spread": self.spread_,
             "classes": self.classes_,
+            "baseline": self.baseline_,
         }
 
     @classmethod
@@ -205,6 +227,9 @@ class TargetEncoder:
         encoder.center_ = float(state["center"])
         encoder.spread_ = float(state["spread"])
         encoder.classes_ = state["classes"]
+        encoder.baseline_ = [float(v) for v in state["baseline"]]
+        if encoder.task != "regression" and len(encoder.classes_) != len(encoder.baseline_):
+            raise ValueError("classes and baseline frequencies differ in length")
         return encoder
 
 

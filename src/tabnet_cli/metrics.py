@@ -1,0 +1,122 @@
+"""Evaluation metrics (scikit-learn's), each next to the naive baseline's on the same rows.
+
+The naive baseline is what a model that ignores the features would do: predict the training
+mean (regression) or the training class frequencies (classification).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tabnet_cli.artifact import LoadedRun
+
+
+def run_loss(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray) -> float:
+    """The run's training loss on these rows, in model units (as ``val_loss``)."""
+    import torch
+
+    from tabnet_cli.train import make_loss
+
+    config = run.manifest["train_config"]
+    loss_fn = make_loss(run.task, run.loss, float(config.get("huber_delta", 1.0)))
+    output = torch.from_numpy(np.ascontiguousarray(raw, dtype=np.float32))
+    if run.task != "multiclass":
+        output = output.reshape(-1)
+    target = torch.from_numpy(encoded)
+    with torch.inference_mode():
+        return float(loss_fn(output, target))
+
+
+def _baseline_raw(run: LoadedRun, rows: int) -> np.ndarray:
+    """Raw outputs of the naive model, in the same units as the network's."""
+    target = run.target
+    if run.task == "regression":
+        value = (target.baseline_[0] - target.center_) / target.spread_
+        return np.full((rows, 1), value, dtype=np.float32)
+    prior = np.clip(np.asarray(target.baseline_, dtype=np.float64), 1e-12, 1.0)
+    if run.task == "binary":
+        return np.full((rows, 1), np.log(prior[1] / prior[0]), dtype=np.float32)
+    return np.tile(np.log(prior), (rows, 1)).astype(np.float32)
+
+
+def score(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarray) -> dict:
+    """``{"metrics": {name: {"model": x, "baseline": y}}, ...}`` for the run's task.
+
+    Example:
+        >>> score(run, raw, encoded, truth)["metrics"]["r2"]  # doctest: +SKIP
+        {'model': 0.41, 'baseline': -0.002}
+    """
+    baseline = _baseline_raw(run, len(raw))
+    metrics = {"loss": _pair(run_loss(run, raw, encoded), run_loss(run, baseline, encoded))}
+    if run.task == "regression":
+        model_values = _regression(truth, run.target.decode(raw))
+        base_values = _regression(truth, run.target.decode(baseline))
+        metrics.update({k: _pair(model_values[k], base_values[k]) for k in model_values})
+        return {"metrics": metrics}
+    labels = list(range(len(run.target.classes_)))
+    model_values, matrix = _classification(run, truth, raw, labels)
+    base_values, _ = _classification(run, truth, baseline, labels)
+    metrics.update({k: _pair(model_values[k], base_values[k]) for k in model_values})
+    return {
+        "metrics": metrics,
+        "confusion_matrix": {
+            "labels": [str(c) for c in run.target.classes_],
+            "rows_are": "actual",
+            "columns_are": "predicted",
+            "matrix": matrix,
+        },
+    }
+
+
+def _pair(model: float, baseline: float) -> dict:
+    return {"model": _finite(model), "baseline": _finite(baseline)}
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    mse = mean_squared_error(truth, predicted)
+    r2 = r2_score(truth, predicted) if len(truth) > 1 else float("nan")
+    return {
+        "mae": mean_absolute_error(truth, predicted),
+        "mse": mse,
+        "rmse": float(np.sqrt(mse)),
+        "r2": r2,
+    }
+
+
+def _classification(run: LoadedRun, truth: np.ndarray, raw: np.ndarray, labels: list[int]):
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    truth = truth.astype(np.int64)
+    proba = run.target.probabilities(raw)
+    predicted = proba.argmax(axis=1)
+    values = {
+        "accuracy": accuracy_score(truth, predicted),
+        "log_loss": log_loss(truth, np.clip(proba, 1e-15, 1.0), labels=labels),
+    }
+    if run.task == "binary":
+        values["precision"] = precision_score(truth, predicted, zero_division=0)
+        values["recall"] = recall_score(truth, predicted, zero_division=0)
+        values["f1"] = f1_score(truth, predicted, zero_division=0)
+        both_classes = len(np.unique(truth)) == 2
+        values["roc_auc"] = roc_auc_score(truth, proba[:, 1]) if both_classes else float("nan")
+    else:
+        values["macro_f1"] = f1_score(
+            truth, predicted, labels=labels, average="macro", zero_division=0
+        )
+    matrix = confusion_matrix(truth, predicted, labels=labels).tolist()
+    return values, matrix

@@ -1,0 +1,56 @@
+"""Human-readable rendering of results (rich tables on stdout)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+# Metrics where a larger value is better, for the "better than baseline" mark.
+_LARGER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "macro_f1", "roc_auc", "r2"}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" if abs(value) < 1e5 else f"{value:.4g}"
+
+
+def render_evaluation(report: dict, console: Console | None = None) -> None:
+    """Prints the metrics table (model vs baseline) and, for classifiers, the confusion matrix.
+
+    Example:
+        >>> render_evaluation({"run": "r", "data": "d.csv", "rows": 2, "task": "regression",
+        ...     "target": "y", "loss_name": "mae",
+        ...     "metrics": {"mae": {"model": 0.5, "baseline": 1.0}}},
+        ...     Console(width=60, color_system=None))  # doctest: +NORMALIZE_WHITESPACE
+                  r on d.csv (2 rows)
+        ┏━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━┓
+        ┃ metric ┃  model ┃ baseline ┃ better than baseline  ┃
+        ┡━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━┩
+        │ mae    │ 0.5000 │   1.0000 │ yes                   │
+        └────────┴────────┴──────────┴──────────────────────┘
+    """
+    console = console or Console(highlight=False)
+    table = Table(title=f"{report['run']} on {report['data']} ({report['rows']} rows)")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column("baseline", justify="right")
+    table.add_column("better than baseline")
+    for name, pair in report["metrics"].items():
+        label = f"loss ({report['loss_name']}, model units)" if name == "loss" else name
+        model, base = pair["model"], pair["baseline"]
+        better = ""
+        if model is not None and base is not None:
+            wins = model > base if name in _LARGER_IS_BETTER else model < base
+            better = "yes" if wins else "no"
+        table.add_row(label, _fmt(model), _fmt(base), better)
+    console.print(table)
+    confusion = report.get("confusion_matrix")
+    if confusion:
+        matrix = Table(title="confusion matrix (rows: actual, columns: predicted)")
+        matrix.add_column("actual \\ predicted")
+        for label in confusion["labels"]:
+            matrix.add_column(label, justify="right")
+        for label, row in zip(confusion["labels"], confusion["matrix"], strict=True):
+            matrix.add_row(label, *[str(v) for v in row])
+        console.print(matrix)
