@@ -222,6 +222,9 @@ def train(
     verbose: Annotated[
         int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
     ] = 1,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
+    ] = False,
 ) -> None:
     """Train an MLP on DATA and write a run directory (its path is printed on stdout).
 
@@ -283,7 +286,28 @@ def train(
         for line in describe_outcome(summary.metrics, patience):
             console.file.write(line + "\n")
         console.file.write(f"Run written to {summary.run_dir}\n")
+    if plot:
+        _plot_after_training(summary.run_dir, console.file)
     print(summary.run_dir)
+
+
+def _plot_after_training(run_dir: Path, stream) -> None:
+    from tabnet_cli.errors import DataError
+    from tabnet_cli.plots import load_history, render_curves, select_metrics
+
+    history = load_history(str(run_dir))
+    width, height = _plot_size(None, None)
+    try:
+        text = render_curves(
+            [history],
+            select_metrics([history], None),
+            width,
+            height,
+            colour=_wants_colour(stream),
+        )
+    except DataError as exc:  # a one-epoch run: the run is saved, only the plot is skipped
+        text = f"Note: no plot: {exc}\n"
+    stream.write(text)
 
 
 def describe_outcome(metrics: dict, patience: int) -> list[str]:
@@ -411,6 +435,65 @@ def predict(
             _, report = predict_to(loaded, data, handle, options)
     if report.message():
         _warn(report.message())
+
+
+def _wants_colour(stream) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return bool(stream.isatty()) and not os.environ.get("NO_COLOR")
+
+
+def _plot_size(width: int | None, height: int | None) -> tuple[int, int]:
+    import shutil
+
+    columns, lines = shutil.get_terminal_size((100, 30))
+    return width or columns, height or max(lines - 2, 12)
+
+
+@app.command()
+def curves(
+    runs: Annotated[
+        list[str], typer.Argument(help="Run directories (or history CSVs) to draw together.")
+    ],
+    metrics: Annotated[
+        str, typer.Option(help="Comma-separated metrics, e.g. loss,accuracy (val_ implied).")
+    ] = "",
+    from_epoch: Annotated[int, typer.Option(min=1, help="First epoch to show.")] = 1,
+    log_y: Annotated[bool, typer.Option("--log-y", help="Logarithmic y axis.")] = False,
+    width: Annotated[
+        int | None, typer.Option(min=20, help="Plot width \\[default: the terminal's].")
+    ] = None,
+    height: Annotated[
+        int | None, typer.Option(min=6, help="Plot height \\[default: the terminal's].")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plot (plain text) here.")
+    ] = None,
+    table: Annotated[
+        bool, typer.Option("--table", help="Per-epoch values as a table instead of a plot.")
+    ] = False,
+) -> None:
+    """Draw learning curves (training vs validation) in the terminal.
+
+    Example: tabnet curves runs/small runs/big --metrics loss,accuracy --from-epoch 5
+    """
+    from tabnet_cli.plots import load_history, render_curves, render_table, select_metrics
+
+    histories = [load_history(run) for run in runs]
+    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
+    chosen = select_metrics(histories, wanted)
+    if table:
+        text = render_table(histories, chosen, from_epoch)
+    else:
+        plot_width, plot_height = _plot_size(width, height)
+        colour = output is None and _wants_colour(sys.stdout)
+        text = render_curves(histories, chosen, plot_width, plot_height, from_epoch, log_y, colour)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from tabnet_cli.artifact import atomic_text_file
+
+    with atomic_text_file(output) as handle:
+        handle.write(text)
 
 
 def main() -> None:
