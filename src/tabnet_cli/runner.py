@@ -209,18 +209,14 @@ def _metrics(result, stopper, config: TrainConfig, n_train: int, n_valid: int) -
 
 
 def _versions() -> dict[str, str]:
-    import numpy
-    import pandas
-    import safetensors
-    import sklearn
-    import torch
+    """Library versions, read from package metadata (importing scikit-learn only to ask
+    its version would cost ~70 MB and a second)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {
-        "tabnet": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pandas.__version__,
-        "scikit-learn": sklearn.__version__,
-        "safetensors": safetensors.__version__,
-    }
+    found = {"tabnet": __version__, "python": platform.python_version()}
+    for package in ("torch", "numpy", "pandas", "scikit-learn", "safetensors", "pyarrow"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found

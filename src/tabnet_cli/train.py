@@ -2,8 +2,8 @@
 
 Never prints: progress and messages are callbacks' and the CLI's business. The whole
 training set lives on the device as one tensor; each epoch draws a seeded permutation and
-slices minibatches from it (no per-sample DataLoader). Running sums stay on the device so
-that an epoch costs one host sync, not one per batch.
+slices minibatches from it (no per-sample DataLoader). Batch outputs and losses stay on the
+device, so an epoch costs one host sync for its logs, not one per batch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch import nn
 from tabnet_cli.callbacks import Callback, EarlyStopping, History, Logs
 from tabnet_cli.config import TrainConfig
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.optim import make_optimizer
 
 INFERENCE_ROWS = 65536  # rows per forward pass when validating or predicting
 
@@ -53,28 +54,6 @@ def make_loss(task: str, loss: str, huber_delta: float = 1.0) -> nn.Module:
     )()
 
 
-def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (default), AdamW, SGD with momentum or RMSprop, fused where PyTorch can.
-
-    Example:
-        >>> opt = make_optimizer(nn.Linear(2, 1).parameters(), TrainConfig(optimizer="sgd"))
-        >>> type(opt).__name__
-        'SGD'
-    """
-    params = list(params)
-    name, lr, decay = config.optimizer, config.lr, config.weight_decay
-    if name in ("adam", "adamw"):
-        kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        # Keras' epsilon (1e-7) keeps updates the same as the course's for tiny gradients.
-        try:
-            return kind(params, lr=lr, weight_decay=decay, eps=1e-7, fused=True)
-        except (RuntimeError, TypeError, ValueError):  # fused kernels missing on this build
-            return kind(params, lr=lr, weight_decay=decay, eps=1e-7, foreach=True)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay)
-    return torch.optim.RMSprop(params, lr=lr, weight_decay=decay, eps=1e-7)
-
-
 @dataclass
 class FitResult:
     """What happened during ``fit``: the history and why training ended."""
@@ -87,44 +66,62 @@ class FitResult:
     extra: dict = field(default_factory=dict)
 
 
-class _Sums:
-    """Per-epoch running sums on the device, read once at the end of the epoch."""
+def _metric_logs(
+    output: torch.Tensor,
+    target: torch.Tensor,
+    mean_loss: torch.Tensor,
+    task: str,
+    prefix: str,
+    target_spread: float,
+) -> Logs:
+    """Loss and metrics of a whole epoch or set, with one host sync."""
+    if task == "regression":  # metrics in the target's original units
+        diff = output - target
+        values = torch.stack([mean_loss, diff.abs().mean(), diff.square().mean()]).tolist()
+        return {
+            f"{prefix}loss": values[0],
+            f"{prefix}mae": values[1] * target_spread,
+            f"{prefix}mse": values[2] * target_spread**2,
+        }
+    predicted = output > 0 if task == "binary" else output.argmax(dim=1)
+    truth = target > 0.5 if task == "binary" else target
+    correct = (predicted == truth).float().mean()
+    loss, accuracy = torch.stack([mean_loss, correct]).tolist()
+    return {f"{prefix}loss": loss, f"{prefix}accuracy": accuracy}
 
-    def __init__(self, device: torch.device, task: str):
-        self.task = task
-        self.loss = torch.zeros((), device=device)
-        self.abs_err = torch.zeros((), device=device)
-        self.sq_err = torch.zeros((), device=device)
-        self.correct = torch.zeros((), device=device)
-        self.rows = 0
 
-    def add(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
-        n = target.shape[0]
+class _EpochRecord:
+    """Each batch's outputs and loss, copied into preallocated buffers (two cheap ops per
+    batch); the epoch's metrics are computed once at its end, as Keras reports them: from
+    the outputs the network gave during training."""
+
+    def __init__(self, rows: int, steps: int, device: torch.device):
+        self.capacity = rows
+        self.outputs: torch.Tensor | None = None  # shaped by the first batch
+        self.losses = torch.empty(steps, device=device)
+        self.sizes = torch.empty(steps, device=device)
+        self.rows = self.steps = 0
+
+    def add(self, output: torch.Tensor, loss: torch.Tensor) -> None:
+        n = output.shape[0]
+        if self.outputs is None:
+            self.outputs = output.new_empty((self.capacity, *output.shape[1:]))
+        self.outputs[self.rows : self.rows + n].copy_(output.detach())
+        self.losses[self.steps] = loss.detach()
+        self.sizes[self.steps] = n
         self.rows += n
-        output = output.detach()
-        self.loss += loss.detach() * n
-        if self.task == "regression":
-            diff = output - target
-            self.abs_err += diff.abs().sum()
-            self.sq_err += diff.square().sum()
-        elif self.task == "binary":
-            self.correct += ((output > 0) == (target > 0.5)).sum()
-        else:
-            self.correct += (output.argmax(dim=1) == target).sum()
+        self.steps += 1
 
-    def logs(self, prefix: str, target_spread: float) -> Logs:
-        values = torch.stack([self.loss, self.abs_err, self.sq_err, self.correct]).tolist()
-        loss, abs_err, sq_err, correct = (v / max(self.rows, 1) for v in values)
-        logs = {f"{prefix}loss": loss}
-        if self.task == "regression":  # metrics in the target's original units
-            logs[f"{prefix}mae"] = abs_err * target_spread
-            logs[f"{prefix}mse"] = sq_err * target_spread**2
-        else:
-            logs[f"{prefix}accuracy"] = correct
-        return logs
+    def mean_loss(self) -> torch.Tensor:
+        """The batch losses' mean weighted by batch size, as Keras' running ``loss``."""
+        steps = self.steps
+        return (self.losses[:steps] * self.sizes[:steps]).sum() / max(self.rows, 1)
 
     def running_loss(self) -> Logs:
-        return {"loss": self.loss.item() / max(self.rows, 1)}
+        return {"loss": self.mean_loss().item()}
+
+    def logs(self, target: torch.Tensor, task: str, target_spread: float) -> Logs:
+        return _metric_logs(self.outputs, target, self.mean_loss(), task, "", target_spread)
 
 
 def _outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
@@ -132,35 +129,37 @@ def _outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
     return out.squeeze(1) if task != "multiclass" else out
 
 
-def _train_epoch(model, optimizer, loss_fn, x, y, config, generator, task, callbacks) -> _Sums:
+def _train_epoch(model, optimizer, loss_fn, x, y, config, generator, task, callbacks, spread):
     model.train()
-    sums = _Sums(x.device, task)
-    order = torch.randperm(x.shape[0], generator=generator).to(x.device)
-    for step, start in enumerate(range(0, x.shape[0], config.batch_size), start=1):
-        index = order[start : start + config.batch_size]
-        xb, yb = x.index_select(0, index), y.index_select(0, index)
-        output = _outputs(model, xb, task)
-        loss = loss_fn(output, yb)
-        optimizer.zero_grad(set_to_none=True)
+    rows, batch = x.shape[0], config.batch_size
+    record = _EpochRecord(rows, math.ceil(rows / batch), x.device)
+    order = torch.randperm(rows, generator=generator).to(x.device)
+    for step, start in enumerate(range(0, rows, batch), start=1):
+        index = order[start : start + batch]
+        output = _outputs(model, x.index_select(0, index), task)
+        loss = loss_fn(output, y.index_select(0, index))
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        sums.add(output, yb, loss)
+        record.add(output, loss)
         for callback in callbacks:
-            callback.on_batch_end(step, sums.running_loss)
-    return sums
+            callback.on_batch_end(step, record.running_loss)
+    return record.logs(y.index_select(0, order), task, spread)
 
 
 @torch.inference_mode()
-def evaluate_tensors(model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str) -> _Sums:
-    """Loss and metric sums over a whole set, in eval mode (dropout off, BN frozen)."""
+def evaluate_tensors(
+    model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, target_spread: float = 1.0
+) -> Logs:
+    """``val_`` loss and metrics over a whole set, in eval mode (dropout off, BN frozen)."""
     model.eval()
-    sums = _Sums(x.device, task)
-    for start in range(0, x.shape[0], INFERENCE_ROWS):
-        xb, yb = x[start : start + INFERENCE_ROWS], y[start : start + INFERENCE_ROWS]
-        output = _outputs(model, xb, task)
-        # Sum-reduced per chunk so the mean over the set is exact, whatever the chunking.
-        sums.add(output, yb, loss_fn(output, yb))
-    return sums
+    output = torch.cat(
+        [
+            _outputs(model, x[start : start + INFERENCE_ROWS], task)
+            for start in range(0, x.shape[0], INFERENCE_ROWS)
+        ]
+    )
+    return _metric_logs(output, y, loss_fn(output, y), task, "val_", target_spread)
 
 
 @torch.inference_mode()
@@ -225,11 +224,19 @@ def fit(
         for epoch in range(1, config.epochs + 1):
             for callback in everyone:
                 callback.on_epoch_begin(epoch)
-            sums = _train_epoch(
-                model, optimizer, loss_fn, x_train, y_train, config, generator, task, everyone
+            logs = _train_epoch(
+                model,
+                optimizer,
+                loss_fn,
+                x_train,
+                y_train,
+                config,
+                generator,
+                task,
+                everyone,
+                target_spread,
             )
-            logs = sums.logs("", target_spread)
-            logs.update(evaluate_tensors(model, loss_fn, *valid, task).logs("val_", target_spread))
+            logs.update(evaluate_tensors(model, loss_fn, *valid, task, target_spread))
             if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
                 result.stop_reason = "non_finite"
                 result.extra["epoch"] = epoch
