@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+import numpy as np
+
 from tabnet_cli.errors import DataError, short_list
 
 if TYPE_CHECKING:
@@ -20,6 +22,28 @@ if TYPE_CHECKING:
 
 # Markers read as missing on top of pandas' defaults: UCI files use a lone "?".
 EXTRA_NA_VALUES = ("?",)
+# pandas' default missing-value markers, given to pyarrow so both readers agree.
+PANDAS_NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 _SEPARATORS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 64 * 1024
 
@@ -146,17 +170,56 @@ def read_table(
         head, stream = _peek(name, stream)
         options = _csv_options(name, head, na_values)
         try:
-            frame = pd.read_csv(stream, **options)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{name} is empty; give a CSV with a header row") from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
+            frame = _read_with_arrow(source, options) if source != "-" else None
+            if frame is None:
+                frame = _read_with_pandas(name, stream, options)
+        finally:
+            if source != "-":
+                stream.close()
     frame = _tidy(frame, name, notices)
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
     return frame
+
+
+def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
+    """pyarrow's multi-threaded CSV reader (several times faster than pandas' C parser on
+    large files); None when it refuses the file, so pandas can read it or explain why."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+    except ImportError:
+        return None
+    try:
+        table = pv.read_csv(
+            path,
+            parse_options=pv.ParseOptions(delimiter=options["sep"], newlines_in_values=True),
+            convert_options=pv.ConvertOptions(
+                null_values=list(PANDAS_NA_VALUES) + options["na_values"],
+                strings_can_be_null=True,
+                # text with few distinct values arrives as pandas Categorical: a byte per
+                # row instead of a Python string object
+                auto_dict_encode=True,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if len(set(table.column_names)) != len(table.column_names):
+        return None  # duplicated names: pandas numbers them (a, a.1) as users expect
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _read_with_pandas(name: str, stream, options: dict) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(stream, **options)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty; give a CSV with a header row") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
 
 
 def iter_table(
@@ -236,25 +299,28 @@ def require_columns(frame: pd.DataFrame, columns: list[str], what: str, name: st
     )
 
 
-def split_frame(
-    frame: pd.DataFrame, validation_split: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Splits rows exactly as the course does: ``train = df.sample(frac=1-F, random_state=S)``
-    and ``valid = df.drop(train.index)``, so runs compare row for row with pandas.
+def split_positions(rows: int, validation_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the course's split: training rows are exactly those of
+    ``df.sample(frac=1-F, random_state=S)`` (in that order), validation rows the rest
+    (``df.drop(train.index)``). Sampling a small integer Series walks the same random
+    path as sampling the DataFrame, without copying the data.
 
     Example:
-        >>> import pandas as pd
-        >>> train, valid = split_frame(pd.DataFrame({"x": range(10)}), 0.3, seed=0)
-        >>> len(train), len(valid)
-        (7, 3)
+        >>> train, valid = split_positions(10, 0.3, seed=0)
+        >>> train.tolist(), valid.tolist()
+        ([2, 8, 4, 9, 1, 6, 7], [0, 3, 5])
     """
-    frame = frame.reset_index(drop=True)
-    train = frame.sample(frac=1 - validation_split, random_state=seed)
-    valid = frame.drop(train.index)
-    if len(train) < 2 or len(valid) < 1:
+    import pandas as pd
+
+    train = pd.Series(np.arange(rows)).sample(frac=1 - validation_split, random_state=seed)
+    train_positions = train.to_numpy()
+    keep = np.ones(rows, dtype=bool)
+    keep[train_positions] = False
+    valid_positions = np.flatnonzero(keep)
+    if len(train_positions) < 2 or len(valid_positions) < 1:
         raise DataError(
-            f"{len(frame)} rows are too few for --validation-split {validation_split}: "
-            f"it leaves {len(train)} training and {len(valid)} validation rows; "
-            "give more rows or another split"
+            f"{rows} rows are too few for --validation-split {validation_split}: "
+            f"it leaves {len(train_positions)} training and {len(valid_positions)} "
+            "validation rows; give more rows or another split"
         )
-    return train, valid
+    return train_positions, valid_positions

@@ -57,12 +57,14 @@ class FeatureEncoder:
     def __init__(self, scale: str = "standard"):
         self.scale = scale
 
-    def fit(self, features: pd.DataFrame) -> FeatureEncoder:
+    def fit(self, features: pd.DataFrame, rows: np.ndarray | None = None) -> FeatureEncoder:
+        """Learns column kinds and statistics from ``features`` (only the row positions
+        ``rows`` when given: the training rows, taken one column at a time)."""
         import pandas as pd
 
         self.numeric_, self.categorical_, self.ignored_ = [], [], []
         for name in features.columns:
-            column = features[name]
+            column = features[name] if rows is None else features[name].take(rows)
             kind, reason = _column_kind(column)
             if kind == "ignored":
                 self.ignored_.append({"name": name, "reason": reason})
@@ -137,6 +139,17 @@ class FeatureEncoder:
             block[np.arange(len(codes)), codes] = 1.0
             position += width
         return out, report
+
+    def transform_rows(
+        self, frame: pd.DataFrame, rows: np.ndarray, chunk_rows: int = 65536
+    ) -> np.ndarray:
+        """``transform`` of the rows at positions ``rows``, chunk by chunk into one
+        preallocated matrix, so no full copy of the selected rows is ever made."""
+        out = np.empty((len(rows), self.n_features), dtype=np.float32)
+        for start in range(0, len(rows), chunk_rows):
+            part = frame.take(rows[start : start + chunk_rows])
+            out[start : start + len(part)] = self.transform(part)[0]
+        return out
 
     def state(self) -> dict:
         return {

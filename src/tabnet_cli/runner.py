@@ -17,7 +17,7 @@ from tabnet_cli import __version__
 from tabnet_cli.artifact import FORMAT, FORMAT_VERSION, next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import DataConfig, ModelConfig, TrainConfig
-from tabnet_cli.data import read_table, require_columns, sha256_of, split_frame
+from tabnet_cli.data import read_table, require_columns, sha256_of, split_positions
 from tabnet_cli.errors import DataError, TabnetError
 
 
@@ -81,16 +81,20 @@ def train_run(
     require_columns(frame, [target], "target", name)
     require_columns(frame, list(data_config.drop), "--drop", name)
     frame = _drop_missing_targets(frame, target, notices)
+    # Rows are addressed by position: the DataFrame is never copied into train/valid parts.
     if data_config.validation_data:
-        train_frame = frame
         valid_frame = read_table(data_config.validation_data)
         require_columns(valid_frame, [target], "target", data_config.validation_data)
         valid_frame = _drop_missing_targets(valid_frame, target, notices)
+        train_rows, valid_rows = np.arange(len(frame)), np.arange(len(valid_frame))
     else:
-        train_frame, valid_frame = split_frame(
-            frame, data_config.validation_split, train_config.seed
+        valid_frame = frame
+        train_rows, valid_rows = split_positions(
+            len(frame), data_config.validation_split, train_config.seed
         )
-    task = infer_task(train_frame[target], train_config.loss, data_config.task)
+    train_target = frame[target].take(train_rows)
+    valid_target = valid_frame[target].take(valid_rows)
+    task = infer_task(train_target, train_config.loss, data_config.task)
     loss = train_config.loss if train_config.loss != "auto" else AUTO_LOSS[task]
     train_config = replace(train_config, loss=loss)
     if train_config.monitor not in _allowed_monitors(task):
@@ -101,16 +105,19 @@ def train_run(
     feature_columns = [c for c in frame.columns if c != target and c not in data_config.drop]
     if not feature_columns:
         raise DataError(f"{name} has no feature columns besides the target {target!r}")
-    features = FeatureEncoder(data_config.scale).fit(train_frame[feature_columns])
+    features = FeatureEncoder(data_config.scale).fit(frame[feature_columns], train_rows)
     for ignored in features.ignored_:
         notices.append(f"ignored column {ignored['name']!r}: {ignored['reason']}")
     require_columns(
         valid_frame, features.input_columns, "feature", str(data_config.validation_data)
     )
-    targets = TargetEncoder(task, data_config.target_scale).fit(train_frame[target])
-    x_train, _ = features.transform(train_frame)
-    x_valid, _ = features.transform(valid_frame)
-    y_train, y_valid = targets.encode(train_frame[target]), targets.encode(valid_frame[target])
+    targets = TargetEncoder(task, data_config.target_scale).fit(train_target)
+    x_train = features.transform_rows(frame, train_rows)
+    x_valid = features.transform_rows(valid_frame, valid_rows)
+    y_train, y_valid = targets.encode(train_target), targets.encode(valid_target)
+    schema = {"input_columns": features.input_columns, "columns": list(frame.columns)}
+    n_rows = len(frame)
+    del frame, valid_frame, train_target, valid_target  # the matrices are all training needs
     for message in notices:  # only once the input is known to be usable: errors stand alone
         notify(message)
     model_config = ModelConfig(
@@ -149,7 +156,7 @@ def train_run(
             "(try a lower --lr); kept the best weights so far"
         )
     stopper = result.early_stopping
-    metrics = _metrics(result, stopper, train_config, len(train_frame), len(valid_frame))
+    metrics = _metrics(result, stopper, train_config, len(train_rows), len(valid_rows))
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -157,15 +164,15 @@ def train_run(
         "target": target,
         "model": model_config.to_dict(),
         "preprocessing": {"features": features.state(), "target": targets.state()},
-        "schema": {"input_columns": features.input_columns, "columns": list(frame.columns)},
+        "schema": schema,
         "data_config": data_config.to_dict(),
         "train_config": train_config.to_dict(),
         "data": {
             "source": name,
             "sha256": sha256_of(data),
-            "rows": len(frame),
-            "train_rows": len(train_frame),
-            "validation_rows": len(valid_frame),
+            "rows": n_rows,
+            "train_rows": len(train_rows),
+            "validation_rows": len(valid_rows),
             "validation_source": data_config.validation_data,
         },
         "versions": _versions(),
