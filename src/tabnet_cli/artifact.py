@@ -124,6 +124,7 @@ class LoadedRun:
 
 def load_run(path: str | Path) -> LoadedRun:
     """Rebuilds model and preprocessing from ``model.json`` + ``model.safetensors`` alone.
+    The model is a NumPy forward pass: loading and inference never import PyTorch.
 
     Example:
         >>> load_run("does/not/exist")
@@ -131,7 +132,8 @@ def load_run(path: str | Path) -> LoadedRun:
         ...
         tabnet_cli.errors.ArtifactError: does/not/exist: no such run directory; give a directory ...
     """
-    from tabnet_cli.model import build_mlp
+    from tabnet_cli.forward import NumpyMLP
+    from tabnet_cli.model import tensor_shapes
     from tabnet_cli.preprocess import FeatureEncoder
     from tabnet_cli.targets import TargetEncoder
 
@@ -146,15 +148,14 @@ def load_run(path: str | Path) -> LoadedRun:
         features = FeatureEncoder.from_state(manifest["preprocessing"]["features"])
         target = TargetEncoder.from_state(manifest["preprocessing"]["target"])
         _ = manifest["train_config"]["loss"], manifest["target"], manifest["task"]
-        model = build_mlp(model_config)
+        expected = tensor_shapes(model_config)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ArtifactError(
             f"{run / MANIFEST} is malformed ({type(exc).__name__}: {exc})"
         ) from None
     if features.n_features != model_config.n_inputs:
         raise ArtifactError(f"{run / MANIFEST} is inconsistent: preprocessing and model disagree")
-    model.load_state_dict(read_weights(run / WEIGHTS, model.state_dict()))
-    model.eval()
+    model = NumpyMLP(model_config, read_weights(run / WEIGHTS, expected))
     return LoadedRun(run, manifest, model, model_config, features, target)
 
 
@@ -178,17 +179,18 @@ def read_manifest(run: Path) -> dict[str, Any]:
     return manifest
 
 
-def read_weights(path: Path, expected: dict) -> dict:
-    """Loads safetensors weights and checks them against the rebuilt model's tensors."""
-    import torch
+def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict:
+    """Loads safetensors weights as NumPy arrays and checks every name, shape, dtype and
+    value against what the architecture needs."""
+    import numpy as np
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.numpy import load_file
 
     if not path.is_file():
         raise ArtifactError(f"{path} is missing; the run directory is incomplete")
     try:
         tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as exc:
         raise ArtifactError(
             f"{path} is not a valid safetensors file ({str(exc).splitlines()[0][:120]})"
         ) from None
@@ -199,14 +201,14 @@ def read_weights(path: Path, expected: dict) -> dict:
             f"{path} does not match the architecture in model.json "
             f"(missing tensors: {missing[:5]}, unexpected: {extra[:5]})"
         )
-    for name, reference in expected.items():
+    for name, (shape, dtype) in expected.items():
         tensor = tensors[name]
-        if tensor.shape != reference.shape or tensor.dtype != reference.dtype:
+        if tensor.shape != shape or tensor.dtype != np.dtype(dtype):
             raise ArtifactError(
-                f"{path}: tensor {name!r} has shape {tuple(tensor.shape)} {tensor.dtype}, "
-                f"the architecture needs {tuple(reference.shape)} {reference.dtype}"
+                f"{path}: tensor {name!r} has shape {tensor.shape} {tensor.dtype}, "
+                f"the architecture needs {shape} {dtype}"
             )
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
             raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
     return tensors
 

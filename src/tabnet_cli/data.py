@@ -193,7 +193,9 @@ def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
     try:
         table = pv.read_csv(
             path,
-            parse_options=pv.ParseOptions(delimiter=options["sep"], newlines_in_values=True),
+            # newlines inside quoted values would serialise the parser: such files fail here
+            # and go to pandas, which reads them
+            parse_options=pv.ParseOptions(delimiter=options["sep"]),
             convert_options=pv.ConvertOptions(
                 null_values=list(PANDAS_NA_VALUES) + options["na_values"],
                 strings_can_be_null=True,

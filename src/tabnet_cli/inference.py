@@ -28,19 +28,14 @@ def scored_chunks(
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
     preprocessing had to paper over (unseen categories, missing values)."""
-    import torch
-
-    from tabnet_cli.train import predict_raw
-
     name = "<stdin>" if source == "-" else source
-    device = torch.device("cpu")
     for index, chunk in enumerate(iter_table(source, chunk_rows)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)
         report.unseen.update(chunk_report.unseen)
         report.missing.update(chunk_report.missing)
-        yield chunk, predict_raw(run.model, x, device)
+        yield chunk, run.model(x)
 
 
 @dataclass

@@ -1,30 +1,70 @@
-"""The network: a Keras-style ``Sequential`` stack of Dense layers, built from a config."""
+"""The network: a Keras-style ``Sequential`` stack of Dense layers, built from a config.
+
+``layer_plan`` is the single description of the stack; ``build_mlp`` turns it into PyTorch
+modules for training, and ``forward.NumpyMLP`` runs the same plan for inference without
+importing PyTorch (so ``tabnet predict`` starts fast).
+"""
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from tabnet_cli.config import ModelConfig
 
-_ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "gelu": nn.GELU,
-    "elu": nn.ELU,
-    "selu": nn.SELU,
-    "leaky_relu": nn.LeakyReLU,
-    "linear": nn.Identity,
-}
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
+    """(module index, kind, details) per layer: Dense -> [BatchNorm] -> activation ->
+    [Dropout] per hidden layer, then a linear output. Indices name the saved tensors.
+
+    Example:
+        >>> [(i, kind) for i, kind, _ in layer_plan(ModelConfig(3, 1, layers=(4,), batchnorm=True))]
+        [('0', 'linear'), ('1', 'batchnorm'), ('2', 'activation'), ('3', 'linear')]
+    """
+    plan: list[tuple[str, str, dict]] = []
+    width_in = config.n_inputs
+
+    def add(kind: str, **details) -> None:
+        plan.append((str(len(plan)), kind, details))
+
+    for width in config.layers:
+        add("linear", n_in=width_in, n_out=width)
+        if config.batchnorm:
+            add("batchnorm", width=width)
+        add("activation", name=config.activation)
+        if config.dropout > 0:
+            add("dropout", rate=config.dropout)
+        width_in = width
+    add("linear", n_in=width_in, n_out=config.n_outputs)
+    return plan
+
+
+def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name -> (shape, dtype) of every tensor a run's ``model.safetensors`` must hold.
+
+    Example:
+        >>> tensor_shapes(ModelConfig(n_inputs=3, n_outputs=1, layers=()))
+        {'0.weight': ((1, 3), 'float32'), '0.bias': ((1,), 'float32')}
+    """
+    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+    for index, kind, details in layer_plan(config):
+        if kind == "linear":
+            shapes[f"{index}.weight"] = ((details["n_out"], details["n_in"]), "float32")
+            shapes[f"{index}.bias"] = ((details["n_out"],), "float32")
+        elif kind == "batchnorm":
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{index}.{name}"] = ((details["width"],), "float32")
+            shapes[f"{index}.num_batches_tracked"] = ((), "int64")
+    return shapes
 
 
 def build_mlp(config: ModelConfig) -> nn.Sequential:
-    """Dense -> [BatchNorm] -> activation -> [Dropout] per hidden layer, then a linear output.
-
-    The output is raw (logits for classification): the losses apply sigmoid/softmax
-    themselves, which is numerically stabler than a sigmoid layer followed by BCE.
-    Weights use Glorot-uniform and zero biases, as Keras' Dense does, so runs compare
-    with the course.
+    """The PyTorch modules of ``layer_plan``. The output is raw (logits for
+    classification): the losses apply sigmoid/softmax themselves, which is numerically
+    stabler than a sigmoid layer followed by BCE. Weights use Glorot-uniform and zero
+    biases, as Keras' Dense does, so runs compare with the course.
 
     Example:
         >>> build_mlp(ModelConfig(n_inputs=11, n_outputs=1, layers=(4,)))
@@ -34,20 +74,29 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
           (2): Linear(in_features=4, out_features=1, bias=True)
         )
     """
-    layers: list[nn.Module] = []
-    width_in = config.n_inputs
-    for width in config.layers:
-        layers.append(nn.Linear(width_in, width))
-        if config.batchnorm:
-            layers.append(nn.BatchNorm1d(width))
-        layers.append(_ACTIVATIONS[config.activation]())
-        if config.dropout > 0:
-            layers.append(nn.Dropout(config.dropout))
-        width_in = width
-    layers.append(nn.Linear(width_in, config.n_outputs))
-    model = nn.Sequential(*layers)
-    for module in model:
-        if isinstance(module, nn.Linear):
-            nn.init.xavier_uniform_(module.weight)
-            nn.init.zeros_(module.bias)
-    return model
+    from torch import nn
+
+    activations = {
+        "relu": nn.ReLU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "gelu": nn.GELU,
+        "elu": nn.ELU,
+        "selu": nn.SELU,
+        "leaky_relu": nn.LeakyReLU,
+        "linear": nn.Identity,
+    }
+    modules: list[nn.Module] = []
+    for _, kind, details in layer_plan(config):
+        if kind == "linear":
+            linear = nn.Linear(details["n_in"], details["n_out"])
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
+            modules.append(linear)
+        elif kind == "batchnorm":
+            modules.append(nn.BatchNorm1d(details["width"]))
+        elif kind == "activation":
+            modules.append(activations[details["name"]]())
+        else:
+            modules.append(nn.Dropout(details["rate"]))
+    return nn.Sequential(*modules)

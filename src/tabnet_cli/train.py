@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -160,22 +159,6 @@ def evaluate_tensors(
         ]
     )
     return _metric_logs(output, y, loss_fn(output, y), task, "val_", target_spread)
-
-
-@torch.inference_mode()
-def predict_raw(model: nn.Module, x: np.ndarray, device: torch.device) -> np.ndarray:
-    """Raw model outputs (scaled values or logits) for a float32 matrix.
-
-    Example:
-        >>> predict_raw(nn.Linear(2, 1), np.zeros((3, 2), np.float32), torch.device("cpu")).shape
-        (3, 1)
-    """
-    model.eval()
-    outputs = [
-        model(torch.from_numpy(x[start : start + INFERENCE_ROWS]).to(device)).cpu().numpy()
-        for start in range(0, len(x), INFERENCE_ROWS)
-    ]
-    return np.concatenate(outputs) if outputs else np.zeros((0, 1), np.float32)
 
 
 def fit(

@@ -1,0 +1,54 @@
+"""The NumPy inference pass gives PyTorch's outputs, for every layer kind."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tabnet_cli.config import ACTIVATIONS, ModelConfig
+from tabnet_cli.forward import NumpyMLP
+from tabnet_cli.model import build_mlp, tensor_shapes
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize(("batchnorm", "dropout"), [(False, 0.0), (True, 0.3)])
+def test_numpy_forward_matches_torch(activation, batchnorm, dropout):
+    config = ModelConfig(
+        n_inputs=7,
+        n_outputs=3,
+        layers=(16, 8),
+        activation=activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+    )
+    torch.manual_seed(0)
+    model = build_mlp(config)
+    x = torch.randn(64, 7)
+    model.train()
+    for _ in range(3):  # give batch norm non-trivial running statistics
+        model(x * 3 + 1)
+    model.eval()
+    with torch.no_grad():
+        expected = model(x).numpy()
+    weights = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert set(weights) == set(tensor_shapes(config))
+    got = NumpyMLP(config, weights)(x.numpy())
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_and_evaluate_never_import_torch(trained_regression, regression_csv):
+    code = f"""
+import sys
+from typer.testing import CliRunner
+from tabnet_cli.cli import app
+run, data = {str(trained_regression)!r}, {str(regression_csv)!r}
+for command in ("predict", "evaluate"):
+    result = CliRunner().invoke(app, [command, run, data])
+    assert result.exit_code == 0, result.output
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
