@@ -107,6 +107,16 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return widths
 
 
+def split_names(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``.
+
+    Example:
+        >>> split_names("id, name")
+        ('id', 'name')
+    """
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _check_range(name: str, value: float, low: float, high: float, open_low=True, open_high=True):
     too_low = value <= low if open_low else value < low
     too_high = value >= high if open_high else value > high
@@ -214,6 +224,18 @@ def train(
     drop: Annotated[
         str, typer.Option(help="Comma-separated columns to leave out.", rich_help_panel=DATA)
     ] = "",
+    features: Annotated[
+        str, typer.Option(help="Use only these columns as features.", rich_help_panel=DATA)
+    ] = "",
+    categorical: Annotated[
+        str, typer.Option(help="Columns to treat as categories.", rich_help_panel=DATA)
+    ] = "",
+    numeric: Annotated[
+        str, typer.Option(help="Columns to treat as numbers.", rich_help_panel=DATA)
+    ] = "",
+    na_values: Annotated[
+        str, typer.Option(help="Extra missing-value markers, e.g. -,n.a.", rich_help_panel=DATA)
+    ] = "",
     seed: Annotated[int, typer.Option(help="Seed for the split, initial weights and batches.")] = 0,
     device: Annotated[Device, typer.Option(help="auto uses CUDA when available.")] = "auto",
     out: Annotated[
@@ -245,7 +267,11 @@ def train(
         target_scale=target_scale,
         validation_split=validation_split,
         validation_data=validation_data,
-        drop=tuple(c.strip() for c in drop.split(",") if c.strip()),
+        drop=split_names(drop),
+        features=split_names(features),
+        categorical=split_names(categorical),
+        numeric=split_names(numeric),
+        na_values=split_names(na_values),
     )
     train_config = TrainConfig(
         loss=loss,
@@ -422,7 +448,7 @@ def predict(
     loaded = load_run(run)
     options = PredictOptions(
         proba=proba,
-        keep=tuple(c.strip() for c in keep.split(",") if c.strip()),
+        keep=split_names(keep),
         keep_all=keep_all,
         chunk_rows=batch_size,
     )
@@ -479,7 +505,7 @@ def curves(
     from tabnet_cli.plots import load_history, render_curves, render_table, select_metrics
 
     histories = [load_history(run) for run in runs]
-    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
+    wanted = list(split_names(metrics))
     chosen = select_metrics(histories, wanted)
     if table:
         text = render_table(histories, chosen, from_epoch)

@@ -33,7 +33,7 @@ class _Serializable:
         """
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("layers",):
+        for key in ("layers", "drop", "features", "categorical", "numeric", "na_values"):
             if key in values and isinstance(values[key], list):
                 values[key] = tuple(values[key])
         return cls(**values)
@@ -97,3 +97,7 @@ class DataConfig(_Serializable):
     validation_split: float = 0.2
     validation_data: str | None = None
     drop: tuple[str, ...] = field(default_factory=tuple)
+    features: tuple[str, ...] = field(default_factory=tuple)
+    categorical: tuple[str, ...] = field(default_factory=tuple)
+    numeric: tuple[str, ...] = field(default_factory=tuple)
+    na_values: tuple[str, ...] = field(default_factory=tuple)

@@ -137,8 +137,9 @@ def _csv_options(name: str, head: bytes, na_values: tuple[str, ...]) -> dict:
 
 
 def _tidy(frame: pd.DataFrame, name: str, notices: list[str] | None) -> pd.DataFrame:
-    """Strips column names and drops an unnamed leading index column (Kaggle exports)."""
-    frame.columns = [str(c).strip() for c in frame.columns]
+    """Strips column names, names empty ones as pandas does (``Unnamed: 3``) whichever
+    parser read the file, and drops an unnamed leading index column (Kaggle exports)."""
+    frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     first = frame.columns[0] if len(frame.columns) else None
     if first is not None and (first == "" or first.startswith("Unnamed: 0")):
         frame = frame.drop(columns=[first])

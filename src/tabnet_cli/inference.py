@@ -29,7 +29,8 @@ def scored_chunks(
     """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
     preprocessing had to paper over (unseen categories, missing values)."""
     name = "<stdin>" if source == "-" else source
-    for index, chunk in enumerate(iter_table(source, chunk_rows)):
+    na_values = tuple(run.manifest.get("data_config", {}).get("na_values", ()))
+    for index, chunk in enumerate(iter_table(source, chunk_rows, na_values)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)

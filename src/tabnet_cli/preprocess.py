@@ -57,19 +57,37 @@ class FeatureEncoder:
     def __init__(self, scale: str = "standard"):
         self.scale = scale
 
-    def fit(self, features: pd.DataFrame, rows: np.ndarray | None = None) -> FeatureEncoder:
+    def fit(
+        self,
+        features: pd.DataFrame,
+        rows: np.ndarray | None = None,
+        categorical: tuple[str, ...] = (),
+        numeric: tuple[str, ...] = (),
+    ) -> FeatureEncoder:
         """Learns column kinds and statistics from ``features`` (only the row positions
-        ``rows`` when given: the training rows, taken one column at a time)."""
+        ``rows`` when given: the training rows, taken one column at a time). Columns in
+        ``categorical`` / ``numeric`` get that kind whatever their values look like.
+        """
         import pandas as pd
 
         self.numeric_, self.categorical_, self.ignored_ = [], [], []
         for name in features.columns:
             column = features[name] if rows is None else features[name].take(rows)
-            kind, reason = _column_kind(column)
+            if name in categorical:
+                kind, reason = "categorical", ""
+            elif name in numeric:
+                kind, reason = "numeric", ""
+            else:
+                kind, reason = _column_kind(column)
             if kind == "ignored":
                 self.ignored_.append({"name": name, "reason": reason})
             elif kind == "numeric":
-                values = pd.to_numeric(column).astype(float)
+                values = pd.to_numeric(_as_text_if_object(column), errors="coerce").astype(float)
+                if values.notna().sum() == 0:
+                    raise DataError(
+                        f"column {name!r} has no numeric value; drop --numeric {name} "
+                        "or use --categorical"
+                    )
                 present = values.dropna().to_numpy()
                 if not np.all(np.isfinite(present)):
                     raise DataError(
@@ -113,7 +131,8 @@ class FeatureEncoder:
         position = 0
         indicators = []
         for spec in self.numeric_:
-            values = pd.to_numeric(features[spec["name"]], errors="coerce").to_numpy(float)
+            column = _as_text_if_object(features[spec["name"]])
+            values = pd.to_numeric(column, errors="coerce").to_numpy(float)
             missing = ~np.isfinite(values)
             if missing.any():
                 if not spec["indicator"]:
@@ -173,6 +192,24 @@ def _category_values(column: pd.Series) -> list[str]:
     return column.astype("string").str.strip().fillna(MISSING).tolist()
 
 
+def _as_text_if_object(column: pd.Series) -> pd.Series:
+    """Text columns stripped of stray spaces before number parsing (' 1.5 ' is 1.5)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return column
+    return column.astype("string").str.strip()
+
+
+def _is_row_identifier(present: pd.Series, rows: int) -> bool:
+    """Distinct integers, densely packed, on every row (1..n, or the training part of it):
+    a row number, not a measurement. Counts and codes repeat; unique measurements (prices
+    in cents) spread over a range far wider than the number of rows."""
+    if rows < 20 or len(present) != rows or not present.is_unique:
+        return False
+    return int(present.max()) - int(present.min()) + 1 <= 2 * rows
+
+
 def _column_kind(column: pd.Series) -> tuple[str, str]:
     """('numeric'|'categorical'|'ignored', reason) for one training column."""
     import pandas as pd
@@ -182,6 +219,8 @@ def _column_kind(column: pd.Series) -> tuple[str, str]:
         return "ignored", "constant"
     if pd.api.types.is_bool_dtype(column):
         return "categorical", ""
+    if pd.api.types.is_integer_dtype(column) and _is_row_identifier(present, len(column)):
+        return "ignored", "a row identifier (distinct consecutive integers)"
     if pd.api.types.is_numeric_dtype(column):
         return "numeric", ""
     text = present.astype(str).str.strip()
@@ -190,7 +229,8 @@ def _column_kind(column: pd.Series) -> tuple[str, str]:
     if len(junk) and len(junk) <= 0.05 * len(text):
         raise DataError(
             f"column {column.name!r} is numeric except for values like {junk.iloc[0]!r}; "
-            f"add --na-values {junk.iloc[0]!r} if it marks a missing value"
+            f"add --na-values {junk.iloc[0]!r} if it marks a missing value, or "
+            f"--categorical {column.name!r} to treat the column as text"
         )
     if len(junk) == 0:
         return "numeric", ""

@@ -75,15 +75,16 @@ def train_run(
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
     device = select_device(train_config.device)
     notices: list[str] = []
-    frame = read_table(data, notices=notices)
+    frame = read_table(data, na_values=data_config.na_values, notices=notices)
     name = "<stdin>" if data == "-" else data
     target = data_config.target
     require_columns(frame, [target], "target", name)
-    require_columns(frame, list(data_config.drop), "--drop", name)
+    for option in ("drop", "features", "categorical", "numeric"):
+        require_columns(frame, list(getattr(data_config, option)), f"--{option}", name)
     frame = _drop_missing_targets(frame, target, notices)
     # Rows are addressed by position: the DataFrame is never copied into train/valid parts.
     if data_config.validation_data:
-        valid_frame = read_table(data_config.validation_data)
+        valid_frame = read_table(data_config.validation_data, na_values=data_config.na_values)
         require_columns(valid_frame, [target], "target", data_config.validation_data)
         valid_frame = _drop_missing_targets(valid_frame, target, notices)
         train_rows, valid_rows = np.arange(len(frame)), np.arange(len(valid_frame))
@@ -102,10 +103,13 @@ def train_run(
             f"--monitor {train_config.monitor} is not recorded for a {task} task; "
             f"choose one of {', '.join(_allowed_monitors(task))}"
         )
-    feature_columns = [c for c in frame.columns if c != target and c not in data_config.drop]
+    chosen = data_config.features or tuple(frame.columns)
+    feature_columns = [c for c in chosen if c != target and c not in data_config.drop]
     if not feature_columns:
         raise DataError(f"{name} has no feature columns besides the target {target!r}")
-    features = FeatureEncoder(data_config.scale).fit(frame[feature_columns], train_rows)
+    features = FeatureEncoder(data_config.scale).fit(
+        frame[feature_columns], train_rows, data_config.categorical, data_config.numeric
+    )
     for ignored in features.ignored_:
         notices.append(f"ignored column {ignored['name']!r}: {ignored['reason']}")
     require_columns(
