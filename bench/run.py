@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 1M-row targets")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the scale test")
+    parser.add_argument("--only-scale", action="store_true", help="run only the scale targets")
     args = parser.parse_args()
     wine = args.data_dir / "red-wine.csv"
     if not wine.exists():
@@ -186,10 +187,11 @@ def main() -> None:
     results: list[bool] = []
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        throughput(wine, gflops, results, tmp)
-        small_batches(results, tmp)
-        whole_command(wine, results, tmp)
-        startup(wine, results, tmp)
+        if not args.only_scale:
+            throughput(wine, gflops, results, tmp)
+            small_batches(results, tmp)
+            whole_command(wine, results, tmp)
+            startup(wine, results, tmp)
         if not args.skip_scale:
             from bench.scale import scale_targets
 

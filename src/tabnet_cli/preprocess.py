@@ -63,15 +63,16 @@ class FeatureEncoder:
         rows: np.ndarray | None = None,
         categorical: tuple[str, ...] = (),
         numeric: tuple[str, ...] = (),
+        columns: list[str] | None = None,
     ) -> FeatureEncoder:
-        """Learns column kinds and statistics from ``features`` (only the row positions
-        ``rows`` when given: the training rows, taken one column at a time). Columns in
-        ``categorical`` / ``numeric`` get that kind whatever their values look like.
+        """Learns column kinds and statistics from the ``columns`` of ``features`` (all by
+        default), on the row positions ``rows`` when given (the training rows), one column
+        at a time so the table is never copied. Columns in ``categorical`` / ``numeric``
+        get that kind whatever their values look like.
         """
-        import pandas as pd
 
         self.numeric_, self.categorical_, self.ignored_ = [], [], []
-        for name in features.columns:
+        for name in features.columns if columns is None else columns:
             column = features[name] if rows is None else features[name].take(rows)
             if name in categorical:
                 kind, reason = "categorical", ""
@@ -82,13 +83,13 @@ class FeatureEncoder:
             if kind == "ignored":
                 self.ignored_.append({"name": name, "reason": reason})
             elif kind == "numeric":
-                values = pd.to_numeric(_as_text_if_object(column), errors="coerce").astype(float)
-                if values.notna().sum() == 0:
+                values = _to_floats(column)
+                if np.isnan(values).all():
                     raise DataError(
                         f"column {name!r} has no numeric value; drop --numeric {name} "
                         "or use --categorical"
                     )
-                present = values.dropna().to_numpy()
+                present = values[~np.isnan(values)]
                 if not np.all(np.isfinite(present)):
                     raise DataError(
                         f"column {name!r} has infinite values; replace them or --drop the column"
@@ -100,12 +101,12 @@ class FeatureEncoder:
                         "median": float(np.median(present)),
                         "center": center,
                         "spread": spread,
-                        "indicator": bool(values.isna().any()),
+                        "indicator": bool(len(present) < len(values)),
                     }
                 )
             else:
-                counts = Counter(_category_values(column))
-                ranked = sorted(counts, key=lambda v: (-counts[v], v))[:MAX_ONE_HOT]
+                counts = _label_counts(column)
+                ranked = sorted(counts.index, key=lambda v: (-counts[v], v))[:MAX_ONE_HOT]
                 self.categorical_.append({"name": name, "categories": sorted(ranked)})
         if not self.numeric_ and not self.categorical_:
             raise DataError("no usable feature column left; every column was ignored")
@@ -124,15 +125,13 @@ class FeatureEncoder:
 
     def transform(self, features: pd.DataFrame) -> tuple[np.ndarray, TransformReport]:
         """The float32 model input, and a report of unseen and missing values."""
-        import pandas as pd
 
         report = TransformReport()
         out = np.empty((len(features), self.n_features), dtype=np.float32)
         position = 0
         indicators = []
         for spec in self.numeric_:
-            column = _as_text_if_object(features[spec["name"]])
-            values = pd.to_numeric(column, errors="coerce").to_numpy(float)
+            values = _to_floats(features[spec["name"]])
             missing = ~np.isfinite(values)
             if missing.any():
                 if not spec["indicator"]:
@@ -148,8 +147,7 @@ class FeatureEncoder:
         for spec in self.categorical_:
             categories = spec["categories"]
             width = len(categories) + 1
-            values = _category_values(features[spec["name"]])
-            codes = pd.Index(categories).get_indexer(values).astype(np.int64)
+            codes = self._category_slots(features[spec["name"]], categories)
             unseen = codes < 0
             report.unseen[spec["name"]] += int(unseen.sum())
             codes[unseen] = len(categories)
@@ -158,6 +156,20 @@ class FeatureEncoder:
             block[np.arange(len(codes)), codes] = 1.0
             position += width
         return out, report
+
+    @staticmethod
+    def _category_slots(column: pd.Series, categories: list[str]) -> np.ndarray:
+        """Each row's position in ``categories`` (-1 when unseen)."""
+        import pandas as pd
+
+        codes, labels = _factorize(column)
+        known = pd.Index(categories)
+        slot_of_label = known.get_indexer(labels).astype(np.int64)
+        missing_slot = known.get_indexer([MISSING])[0]
+        slots = np.full(len(codes), missing_slot, dtype=np.int64)
+        present = codes >= 0
+        slots[present] = slot_of_label[codes[present]]
+        return slots
 
     def transform_rows(
         self, frame: pd.DataFrame, rows: np.ndarray, chunk_rows: int = 65536
@@ -187,9 +199,32 @@ class FeatureEncoder:
         return encoder
 
 
-def _category_values(column: pd.Series) -> list[str]:
-    """Category labels as stripped text, with missing values as their own category."""
-    return column.astype("string").str.strip().fillna(MISSING).tolist()
+def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Per-row codes (-1 for missing) and the stripped text label of each code. Working on
+    distinct values keeps text columns fast: a million rows rarely hold many labels."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes, pd.Index(np.asarray(uniques, dtype=object)).astype(str).str.strip()
+
+
+def _label_counts(column: pd.Series) -> pd.Series:
+    """Rows per category label, missing values counted under ``(missing)``.
+
+    Example:
+        >>> import pandas as pd
+        >>> _label_counts(pd.Series(["a", " a", None, "b"])).to_dict()
+        {'(missing)': 1, 'a': 2, 'b': 1}
+    """
+    import pandas as pd
+
+    codes, labels = _factorize(column)
+    per_code = np.bincount(codes[codes >= 0], minlength=len(labels))
+    counts = pd.Series(per_code, index=labels).groupby(level=0).sum()
+    missing = int((codes < 0).sum())
+    if missing:
+        counts[MISSING] = counts.get(MISSING, 0) + missing
+    return counts.sort_index()
 
 
 def _as_text_if_object(column: pd.Series) -> pd.Series:
@@ -199,6 +234,17 @@ def _as_text_if_object(column: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return column
     return column.astype("string").str.strip()
+
+
+def _to_floats(column: pd.Series) -> np.ndarray:
+    """Numbers as float64, with anything unparseable (text, infinities kept) as NaN."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(_as_text_if_object(column), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
 
 
 def _is_row_identifier(present: pd.Series, rows: int) -> bool:
@@ -215,7 +261,10 @@ def _column_kind(column: pd.Series) -> tuple[str, str]:
     import pandas as pd
 
     present = column.dropna()
-    if present.nunique() <= 1 and not (column.isna().any() and len(present)):
+    numbers = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    # min == max is a cheap constant test for numbers (nunique hashes every value)
+    single = present.min() == present.max() if numbers and len(present) else present.nunique() <= 1
+    if single and not (column.isna().any() and len(present)):
         return "ignored", "constant"
     if pd.api.types.is_bool_dtype(column):
         return "categorical", ""
@@ -223,18 +272,20 @@ def _column_kind(column: pd.Series) -> tuple[str, str]:
         return "ignored", "a row identifier (distinct consecutive integers)"
     if pd.api.types.is_numeric_dtype(column):
         return "numeric", ""
-    text = present.astype(str).str.strip()
-    as_numbers = pd.to_numeric(text, errors="coerce")
-    junk = text[as_numbers.isna()]
-    if len(junk) and len(junk) <= 0.05 * len(text):
+    counts = _label_counts(present)
+    numbers_per_value = pd.to_numeric(counts.index.to_series(), errors="coerce")
+    junk = counts[numbers_per_value.isna().to_numpy()]
+    junk_rows = int(junk.sum())
+    if junk_rows and junk_rows <= 0.05 * len(present):
+        example = junk.index[0]
         raise DataError(
-            f"column {column.name!r} is numeric except for values like {junk.iloc[0]!r}; "
-            f"add --na-values {junk.iloc[0]!r} if it marks a missing value, or "
+            f"column {column.name!r} is numeric except for values like {example!r}; "
+            f"add --na-values {example!r} if it marks a missing value, or "
             f"--categorical {column.name!r} to treat the column as text"
         )
-    if len(junk) == 0:
+    if junk_rows == 0:
         return "numeric", ""
-    distinct = text.nunique()
-    if distinct > MAX_ONE_HOT and distinct > 0.5 * len(text):
+    distinct = len(counts)
+    if distinct > MAX_ONE_HOT and distinct > 0.5 * len(present):
         return "ignored", "nearly every value distinct (an identifier or free text)"
     return "categorical", ""

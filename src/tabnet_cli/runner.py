@@ -6,6 +6,7 @@ fit(callbacks) -> save_run. Messages for the user go through ``notify``; nothing
 
 from __future__ import annotations
 
+import gc
 import platform
 import time
 from collections.abc import Callable
@@ -108,7 +109,7 @@ def train_run(
     if not feature_columns:
         raise DataError(f"{name} has no feature columns besides the target {target!r}")
     features = FeatureEncoder(data_config.scale).fit(
-        frame[feature_columns], train_rows, data_config.categorical, data_config.numeric
+        frame, train_rows, data_config.categorical, data_config.numeric, feature_columns
     )
     for ignored in features.ignored_:
         notices.append(f"ignored column {ignored['name']!r}: {ignored['reason']}")
@@ -122,6 +123,7 @@ def train_run(
     schema = {"input_columns": features.input_columns, "columns": list(frame.columns)}
     n_rows = len(frame)
     del frame, valid_frame, train_target, valid_target  # the matrices are all training needs
+    gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     for message in notices:  # only once the input is known to be usable: errors stand alone
         notify(message)
     model_config = ModelConfig(
