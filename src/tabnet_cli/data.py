@@ -46,7 +46,7 @@ PANDAS_NA_VALUES = (
 )
 _SEPARATORS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 64 * 1024
-STREAM_BYTES = 64 << 20  # files larger than this are parsed block by block
+STREAM_BYTES = 256 << 20  # files larger than this are parsed block by block
 
 
 def _open_source(source: str) -> tuple[str, BinaryIO]:
