@@ -202,3 +202,22 @@ def test_unknown_override_column(cli, messy_csv):
         cli("train", messy_csv, "--target", "target", "--categorical", "prt"),
         "--categorical column 'prt' not found",
     )
+
+
+def test_dates_are_read_alike_for_training_and_prediction(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2014-01-01", periods=10).strftime("%Y-%m-%dT%H:%M:%S")
+    frame = pd.DataFrame({"sold": rng.choice(days, 80), "size": rng.uniform(50, 200, 80)})
+    frame["price"] = frame["size"] * 3
+    path = tmp_path / "sales.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    result = cli(
+        "train", path, "--target", "price", "--epochs", "2", "--out", out, "--verbose", "0"
+    )
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "model.json").read_text())
+    categories = manifest["preprocessing"]["features"]["categorical"][0]["categories"]
+    assert categories[0] == "2014-01-01T00:00:00"  # the file's text, not a parsed timestamp
+    result = cli("predict", out, path)
+    assert result.exit_code == 0 and result.stderr == ""  # no value looks unseen

@@ -185,8 +185,8 @@ def read_table(
 
 
 def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
-    """pyarrow's multi-threaded CSV reader (several times faster than pandas' C parser on
-    large files); None when it refuses the file, so pandas can read it or explain why."""
+    """pyarrow's CSV reader (multi-threaded on files under ``STREAM_BYTES``, streamed and
+    lean above); None when it refuses the file, so pandas can read it or explain why."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pv
@@ -202,6 +202,31 @@ def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
         # instead of a Python string object
         auto_dict_encode=True,
     )
+    table = _arrow_table(path, parse, convert)
+    if table is None:
+        return None
+    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+    if temporal:
+        # pyarrow turns ISO dates into timestamps, pandas (which predict streams with)
+        # keeps them as text: read them as text here too, so both see the same values.
+        convert.column_types = {name: pa.string() for name in temporal}
+        table = _arrow_table(path, parse, convert)
+        if table is None:
+            return None
+    if len(set(table.column_names)) != len(table.column_names):
+        return None  # duplicated names: pandas numbers them (a, a.1) as users expect
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    # Arrow's allocator keeps the freed parse buffers for reuse; hand them back to the OS
+    # (on a 1M-row file, 450 MB that training would otherwise carry).
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def _arrow_table(path: str, parse, convert):
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
     try:
         if Path(path).stat().st_size < STREAM_BYTES:
             raise ValueError("small file: read it whole, with every core")
@@ -215,20 +240,12 @@ def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
             parse_options=parse,
             convert_options=convert,
         )
-        table = pa.Table.from_batches(list(reader), schema=reader.schema)
+        return pa.Table.from_batches(list(reader), schema=reader.schema)
     except (pa.ArrowException, OSError, ValueError):
         try:
-            table = pv.read_csv(path, parse_options=parse, convert_options=convert)
+            return pv.read_csv(path, parse_options=parse, convert_options=convert)
         except (pa.ArrowException, OSError, ValueError):
             return None
-    if len(set(table.column_names)) != len(table.column_names):
-        return None  # duplicated names: pandas numbers them (a, a.1) as users expect
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    del table
-    # Arrow's allocator keeps the freed parse buffers for reuse; hand them back to the OS
-    # (on a 1M-row file, 450 MB that training would otherwise carry).
-    pa.default_memory_pool().release_unused()
-    return frame
 
 
 def _read_with_pandas(name: str, stream, options: dict) -> pd.DataFrame:
