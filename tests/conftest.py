@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,16 @@ class Cli:
     def __call__(self, *args: str, input: str | None = None):
         return self.runner.invoke(app, [str(a) for a in args], input=input)
 
+    def line(self, command: str, input: str | None = None):
+        """Runs a shell-like command line: ``cli.line(f"train {csv} --target y")``."""
+        return self(*shlex.split(command), input=input)
+
+    def train(self, data: Path, target: str, out: Path, options: str = "") -> Path:
+        """Trains quietly (tiny model by default) and returns the run directory."""
+        result = self.line(f"train {data} --target {target} --out {out} --verbose 0 {options}")
+        assert result.exit_code == 0, result.stderr
+        return out
+
 
 @pytest.fixture
 def cli() -> Cli:
@@ -79,41 +90,9 @@ def assert_user_error(result, message: str) -> None:
 
 @pytest.fixture
 def trained_regression(tmp_path: Path, regression_csv: Path, cli) -> Path:
-    out = tmp_path / "run-reg"
-    result = cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "8",
-        "--epochs",
-        "5",
-        "--out",
-        out,
-        "--verbose",
-        "0",
-    )
-    assert result.exit_code == 0, result.stderr
-    return out
+    return cli.train(regression_csv, "y", tmp_path / "run-reg", "--layers 8 --epochs 5")
 
 
 @pytest.fixture
 def trained_binary(tmp_path: Path, binary_csv: Path, cli) -> Path:
-    out = tmp_path / "run-bin"
-    result = cli(
-        "train",
-        binary_csv,
-        "--target",
-        "label",
-        "--layers",
-        "8",
-        "--epochs",
-        "5",
-        "--out",
-        out,
-        "--verbose",
-        "0",
-    )
-    assert result.exit_code == 0, result.stderr
-    return out
+    return cli.train(binary_csv, "label", tmp_path / "run-bin", "--layers 8 --epochs 5")

@@ -77,18 +77,8 @@ def test_plain_text_without_escape_codes_when_not_a_terminal(cli, runs, monkeypa
 
 
 def test_log_scale_and_from_epoch(cli, runs):
-    result = cli(
-        "curves",
-        runs[0],
-        "--metrics",
-        "loss",
-        "--from-epoch",
-        "3",
-        "--log-y",
-        "--width",
-        "60",
-        "--height",
-        "14",
+    result = cli.line(
+        f"curves {runs[0]} --metrics loss --from-epoch 3 --log-y --width 60 --height 14"
     )
     assert result.exit_code == 0, result.stderr
     assert "(log scale)" in result.stdout

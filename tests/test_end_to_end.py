@@ -11,20 +11,9 @@ from tests.conftest import SAMPLE_DATA
 def test_train_evaluate_predict_curves_on_sample_data(cli, tmp_path):
     data = SAMPLE_DATA / "breast-cancer.csv"
     run = tmp_path / "cancer"
-    trained = cli(
-        "train",
-        data,
-        "--target",
-        "diagnosis",
-        "--layers",
-        "32,16",
-        "--epochs",
-        "15",
-        "--patience",
-        "5",
-        "--out",
-        run,
-        "--plot",
+    trained = cli.line(
+        f"train {data} --target diagnosis --layers 32,16 --epochs 15 --patience 5 --out {run} "
+        f"--plot"
     )
     assert trained.exit_code == 0, trained.stderr
     assert trained.stdout.strip() == str(run)

@@ -121,25 +121,9 @@ def test_proba_on_regression_and_unknown_keep_column(cli, trained_regression, re
 
 def test_evaluate_regression_json_reproduces_the_validation_loss(cli, regression_csv, tmp_path):
     out = tmp_path / "run"
-    cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "8",
-        "--epochs",
-        "40",
-        "--lr",
-        "0.01",
-        "--validation-split",
-        "0.3",
-        "--seed",
-        "3",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    cli.line(
+        f"train {regression_csv} --target y --layers 8 --epochs 40 --lr 0.01 "
+        f"--validation-split 0.3 --seed 3 --out {out} --verbose 0"
     )
     frame = pd.read_csv(regression_csv)
     valid = frame.drop(frame.sample(frac=0.7, random_state=3).index)
@@ -185,20 +169,7 @@ def test_evaluate_binary_has_classification_metrics_and_confusion_matrix(
 
 def test_evaluate_multiclass_table(cli, multiclass_csv, tmp_path):
     out = tmp_path / "run"
-    cli(
-        "train",
-        multiclass_csv,
-        "--target",
-        "kind",
-        "--layers",
-        "8",
-        "--epochs",
-        "3",
-        "--out",
-        out,
-        "--verbose",
-        "0",
-    )
+    cli.line(f"train {multiclass_csv} --target kind --layers 8 --epochs 3 --out {out} --verbose 0")
     result = cli("evaluate", out, multiclass_csv)
     assert result.exit_code == 0, result.stderr
     for word in ("macro_f1", "log_loss", "accuracy", "baseline", "alpha", "gamma"):

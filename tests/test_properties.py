@@ -2,6 +2,7 @@
 model or a one-line user error (TabnetError, exit code 2), never another exception."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -86,21 +87,8 @@ def test_train_then_predict_succeed_or_fail_with_one_line(cli, tmp_path_factory,
         path = folder / "data.csv"
         frame.to_csv(path, index=False, sep=";" if writer == "semicolon" else ",")
     out = folder / "run"
-    result = cli(
-        "train",
-        path,
-        "--target",
-        "y",
-        "--layers",
-        "4",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    result = cli.line(
+        f"train {path} --target y --layers 4 --epochs 1 --batch-size 4 --out {out} --verbose 0"
     )
     assert "Traceback" not in result.stderr
     event(f"train exit {result.exit_code}: {result.stderr[:40]}")
@@ -114,3 +102,17 @@ def test_train_then_predict_succeed_or_fail_with_one_line(cli, tmp_path_factory,
     event(f"predict exit {predicted.exit_code}")
     assert predicted.exit_code == 0, (predicted.stderr, predicted.exception)
     assert len(pd.read_csv(io.StringIO(predicted.stdout))) == len(frame)
+
+
+def test_overflowing_metrics_are_saved_as_null(cli, tmp_path):
+    """Found by the property test: targets near 1e-24 make a tiny scaling spread, and
+    val_mse overflows float32; the run must still be saved, with null for that figure."""
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(
+        {"a": [np.nan, 0.0, 0.0, 1.0], "y": [1.0, 1.329455e-24, 0.0, 3.866914e-131]}
+    ).to_csv(path, index=False)
+    out = tmp_path / "run"
+    result = cli.line(f"train {path} --target y --epochs 1 --layers 4 --batch-size 4 --out {out}")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert None in metrics["best"].values()  # the overflowed figure, as null

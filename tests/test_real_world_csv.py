@@ -102,19 +102,8 @@ def test_na_values_option_is_used_in_training_and_prediction(cli, tmp_path):
         "column 'x' is numeric except for values like 'n.a.'; add --na-values",
     )
     run = tmp_path / "run"
-    result = cli(
-        "train",
-        path,
-        "--target",
-        "y",
-        "--na-values",
-        "n.a.",
-        "--epochs",
-        "2",
-        "--out",
-        run,
-        "--verbose",
-        "0",
+    result = cli.line(
+        f"train {path} --target y --na-values n.a. --epochs 2 --out {run} --verbose 0"
     )
     assert result.exit_code == 0, result.stderr
     predicted = cli("predict", run, "-", input="x,y\nn.a.,1\n0.5,2\n")
@@ -212,9 +201,7 @@ def test_dates_are_read_alike_for_training_and_prediction(cli, tmp_path):
     path = tmp_path / "sales.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "run"
-    result = cli(
-        "train", path, "--target", "price", "--epochs", "2", "--out", out, "--verbose", "0"
-    )
+    result = cli.line(f"train {path} --target price --epochs 2 --out {out} --verbose 0")
     assert result.exit_code == 0, result.stderr
     manifest = json.loads((out / "model.json").read_text())
     categories = manifest["preprocessing"]["features"]["categorical"][0]["categories"]

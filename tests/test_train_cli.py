@@ -13,19 +13,8 @@ from tests.conftest import assert_user_error
 
 def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):
     out = tmp_path / "run"
-    result = cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "8,4",
-        "--epochs",
-        "4",
-        "--out",
-        out,
-        "--verbose",
-        "2",
+    result = cli.line(
+        f"train {regression_csv} --target y --layers 8,4 --epochs 4 --out {out} --verbose 2"
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out)  # the run directory is the command's result
@@ -68,21 +57,9 @@ def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):
 
 def test_mae_metrics_are_in_original_units_and_loss_in_scaled_units(cli, regression_csv, tmp_path):
     out = tmp_path / "run"
-    cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "8",
-        "--epochs",
-        "3",
-        "--target-scale",
-        "minmax",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    cli.line(
+        f"train {regression_csv} --target y --layers 8 --epochs 3 --target-scale minmax --out "
+        f"{out} --verbose 0"
     )
     manifest = json.loads((out / "model.json").read_text())
     spread = manifest["preprocessing"]["target"]["spread"]
@@ -95,23 +72,9 @@ def test_same_seed_same_history(cli, binary_csv, tmp_path):
     runs = []
     for name in ("a", "b"):
         out = tmp_path / name
-        result = cli(
-            "train",
-            binary_csv,
-            "--target",
-            "label",
-            "--layers",
-            "16",
-            "--epochs",
-            "4",
-            "--dropout",
-            "0.2",
-            "--seed",
-            "7",
-            "--out",
-            out,
-            "--verbose",
-            "0",
+        result = cli.line(
+            f"train {binary_csv} --target label --layers 16 --epochs 4 --dropout 0.2 --seed 7 "
+            f"--out {out} --verbose 0"
         )
         assert result.exit_code == 0, result.stderr
         runs.append((out / "history.csv").read_text())
@@ -120,19 +83,8 @@ def test_same_seed_same_history(cli, binary_csv, tmp_path):
 
 def test_binary_string_labels_and_accuracy(cli, binary_csv, tmp_path):
     out = tmp_path / "run"
-    result = cli(
-        "train",
-        binary_csv,
-        "--target",
-        "label",
-        "--layers",
-        "8",
-        "--epochs",
-        "3",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    result = cli.line(
+        f"train {binary_csv} --target label --layers 8 --epochs 3 --out {out} --verbose 0"
     )
     assert result.exit_code == 0, result.stderr
     manifest = json.loads((out / "model.json").read_text())
@@ -150,22 +102,9 @@ def test_binary_string_labels_and_accuracy(cli, binary_csv, tmp_path):
 
 def test_multiclass_with_crossentropy(cli, multiclass_csv, tmp_path):
     out = tmp_path / "run"
-    result = cli(
-        "train",
-        multiclass_csv,
-        "--target",
-        "kind",
-        "--layers",
-        "8",
-        "--epochs",
-        "3",
-        "--batchnorm",
-        "--optimizer",
-        "sgd",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    result = cli.line(
+        f"train {multiclass_csv} --target kind --layers 8 --epochs 3 --batchnorm --optimizer "
+        f"sgd --out {out} --verbose 0"
     )
     assert result.exit_code == 0, result.stderr
     manifest = json.loads((out / "model.json").read_text())
@@ -177,25 +116,9 @@ def test_multiclass_with_crossentropy(cli, multiclass_csv, tmp_path):
 @pytest.mark.parametrize("loss", ["mae", "mse", "huber"])
 def test_every_optimizer_and_regression_loss_trains(cli, regression_csv, tmp_path, optimizer, loss):
     out = tmp_path / "run"
-    result = cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "4",
-        "--epochs",
-        "2",
-        "--optimizer",
-        optimizer,
-        "--loss",
-        loss,
-        "--activation",
-        "gelu",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+    result = cli.line(
+        f"train {regression_csv} --target y --layers 4 --epochs 2 --optimizer {optimizer} "
+        f"--loss {loss} --activation gelu --out {out} --verbose 0"
     )
     assert result.exit_code == 0, result.stderr
 
@@ -227,23 +150,9 @@ def test_validation_data_file_replaces_the_split(cli, regression_csv, tmp_path):
 def test_early_stopping_stops_and_reports(cli, regression_csv, tmp_path):
     out = tmp_path / "run"
     # an absurd min_delta means no epoch after the first ever counts as an improvement
-    result = cli(
-        "train",
-        regression_csv,
-        "--target",
-        "y",
-        "--layers",
-        "8",
-        "--epochs",
-        "50",
-        "--patience",
-        "3",
-        "--min-delta",
-        "100",
-        "--out",
-        out,
-        "--verbose",
-        "2",
+    result = cli.line(
+        f"train {regression_csv} --target y --layers 8 --epochs 50 --patience 3 --min-delta "
+        f"100 --out {out} --verbose 2"
     )
     assert result.exit_code == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())

@@ -95,7 +95,23 @@ def save_run(
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (a metric that overflowed float32) become JSON ``null``.
+
+    Example:
+        >>> json_safe({"val_mse": float("inf"), "best": [1.5, float("nan")]})
+        {'val_mse': None, 'best': [1.5, None]}
+    """
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 @dataclass

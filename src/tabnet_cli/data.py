@@ -84,24 +84,36 @@ def _detect_separator(head: str) -> str:
 
 def _peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     """Reads the first bytes to sniff, returning a stream that still yields everything."""
+    owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)
     if name.endswith(".gz"):
         import gzip
 
         stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        owned.insert(0, stream)
     try:
         head = stream.read(_SNIFF_BYTES)
     except (OSError, EOFError) as exc:
+        for handle in owned:
+            handle.close()
         raise DataError(f"{name}: cannot read the file ({exc})") from None
-    rest = io.BufferedReader(_Chain(head, stream))  # type: ignore[arg-type]
+    rest = io.BufferedReader(_Chain(head, stream, owned))  # type: ignore[arg-type]
     return head, rest
 
 
 class _Chain(io.RawIOBase):
     """A raw stream that replays already-read bytes, then continues with the source."""
 
-    def __init__(self, head: bytes, tail: BinaryIO):
+    def __init__(self, head: bytes, tail: BinaryIO, owned: list):
         self._head = head
         self._tail = tail
+        self._owned = owned
+
+    def close(self) -> None:
+        if not self.closed:
+            for handle in self._owned:
+                if handle is not sys.stdin.buffer:
+                    handle.close()
+        super().close()
 
     def readable(self) -> bool:
         return True
@@ -165,19 +177,19 @@ def read_table(
     name, stream = _open_source(source)
     if name.endswith(".parquet"):
         try:
-            frame = pd.read_parquet(stream)
+            with stream:
+                frame = pd.read_parquet(stream)
         except Exception as exc:  # pyarrow raises many types for a broken file
             raise DataError(f"{name}: cannot read parquet ({exc})") from None
     else:
         head, stream = _peek(name, stream)
-        options = _csv_options(name, head, na_values)
         try:
+            options = _csv_options(name, head, na_values)
             frame = _read_with_arrow(source, options) if source != "-" else None
             if frame is None:
                 frame = _read_with_pandas(name, stream, options)
         finally:
-            if source != "-":
-                stream.close()
+            stream.close()  # stdin itself stays open
     frame = _tidy(frame, name, notices)
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
@@ -278,9 +290,9 @@ def iter_table(
         return
     name, stream = _open_source(source)
     head, stream = _peek(name, stream)
-    options = _csv_options(name, head, na_values)
     seen_rows = False
     try:
+        options = _csv_options(name, head, na_values)
         with pd.read_csv(stream, chunksize=chunk_rows, **options) as reader:
             for chunk in reader:
                 seen_rows = True
@@ -289,6 +301,8 @@ def iter_table(
         raise DataError(f"{name} is empty; give a CSV with a header row") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
+    finally:
+        stream.close()  # stdin itself stays open
     if not seen_rows:
         raise DataError(f"{name} has a header but no data rows")
 
