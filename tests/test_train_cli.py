@@ -290,3 +290,39 @@ def test_too_few_rows_for_the_split(cli, tmp_path):
     path = tmp_path / "tiny.csv"
     pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, 2.0]}).to_csv(path, index=False)
     assert_user_error(cli("train", path, "--target", "y"), "too few for --validation-split")
+
+
+def _ctrl_c_in_epoch(monkeypatch, epoch: int) -> None:
+    """Makes the progress callback raise KeyboardInterrupt, as Ctrl-C does, in ``epoch``."""
+    from tabnet_cli.progress import KerasProgress
+
+    original = KerasProgress.on_epoch_begin
+
+    def on_epoch_begin(self, current):
+        if current == epoch:
+            raise KeyboardInterrupt
+        original(self, current)
+
+    monkeypatch.setattr(KerasProgress, "on_epoch_begin", on_epoch_begin)
+
+
+def test_ctrl_c_saves_the_completed_epochs_and_exits_130(
+    cli, regression_csv, tmp_path, monkeypatch
+):
+    _ctrl_c_in_epoch(monkeypatch, 3)
+    out = tmp_path / "run"
+    result = cli.line(f"train {regression_csv} --target y --epochs 9 --out {out}")
+    assert result.exit_code == 130
+    assert "Interrupted after 2 complete epochs; saving." in result.stderr
+    assert result.stdout.strip() == str(out)
+    assert json.loads((out / "metrics.json").read_text())["epochs_run"] == 2
+
+
+def test_ctrl_c_in_the_first_epoch_writes_nothing(cli, regression_csv, tmp_path, monkeypatch):
+    _ctrl_c_in_epoch(monkeypatch, 1)
+    result = cli.line(f"train {regression_csv} --target y --out {tmp_path}/run")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == (
+        "Interrupted before the first epoch ended; nothing was written."
+    )
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.*"))

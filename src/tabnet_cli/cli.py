@@ -296,18 +296,22 @@ def train(
             console.file.write(f"Note: {message}\n")
 
     progress = KerasProgress(console, verbose)
-    summary = train_run(
-        data,
-        data_config,
-        widths,
-        activation,
-        dropout,
-        batchnorm,
-        train_config,
-        out,
-        [progress],
-        notify,
-    )
+    try:
+        summary = train_run(
+            data,
+            data_config,
+            widths,
+            activation,
+            dropout,
+            batchnorm,
+            train_config,
+            out,
+            [progress],
+            notify,
+        )
+    except KeyboardInterrupt:
+        console.file.write("Interrupted before the first epoch ended; nothing was written.\n")
+        raise typer.Exit(130) from None
     if verbose:
         for line in describe_outcome(summary.metrics, patience):
             console.file.write(line + "\n")
@@ -315,6 +319,8 @@ def train(
     if plot:
         _plot_after_training(summary.run_dir, console.file)
     print(summary.run_dir)
+    if summary.metrics["stop_reason"] == "interrupted":
+        raise typer.Exit(130)  # saved, but scripts must know the run did not finish
 
 
 def _plot_after_training(run_dir: Path, stream) -> None:
