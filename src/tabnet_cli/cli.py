@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import typer
 from typer.core import TyperGroup
 
+from tabnet_cli.config import ACTIVATIONS, DEVICES, LOSSES, OPTIMIZERS, SCALES, TASKS
 from tabnet_cli.errors import TabnetError
 
 USER_ERROR = 2
@@ -125,12 +126,13 @@ def _check_range(name: str, value: float, low: float, high: float, open_low=True
         raise TabnetError(f"{name} must be in {lo}{low}, {high}{hi}, got {value}")
 
 
-Loss = Literal["auto", "mae", "mse", "huber", "bce", "crossentropy"]
-Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]
-Activation = Literal["relu", "tanh", "sigmoid", "gelu", "elu", "selu", "leaky_relu", "linear"]
-Scale = Literal["minmax", "standard", "none"]
-Task = Literal["auto", "regression", "binary", "multiclass"]
-Device = Literal["auto", "cpu", "cuda"]
+# Typer turns these into choices; the names live once, in config.py.
+Loss = Literal[LOSSES]  # type: ignore[valid-type]
+Optimizer = Literal[OPTIMIZERS]  # type: ignore[valid-type]
+Activation = Literal[ACTIVATIONS]  # type: ignore[valid-type]
+Scale = Literal[SCALES]  # type: ignore[valid-type]
+Task = Literal[TASKS]  # type: ignore[valid-type]
+Device = Literal[DEVICES]  # type: ignore[valid-type]
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 
 
