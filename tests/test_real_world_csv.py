@@ -150,19 +150,7 @@ def test_boolean_target(cli, tmp_path):
     frame = pd.DataFrame({"x": rng.normal(size=60)})
     frame["ok"] = frame.x > 0
     frame.to_csv(tmp_path / "b.csv", index=False)
-    out = tmp_path / "run"
-    cli(
-        "train",
-        tmp_path / "b.csv",
-        "--target",
-        "ok",
-        "--epochs",
-        "2",
-        "--out",
-        out,
-        "--verbose",
-        "0",
-    )
+    out = cli.train(tmp_path / "b.csv", "ok", tmp_path / "run", "--epochs 2")
     manifest = json.loads((out / "model.json").read_text())
     assert manifest["task"] == "binary"
     assert manifest["preprocessing"]["target"]["classes"] == [False, True]

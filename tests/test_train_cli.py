@@ -127,22 +127,12 @@ def test_validation_data_file_replaces_the_split(cli, regression_csv, tmp_path):
     frame = pd.read_csv(regression_csv)
     frame.iloc[:90].to_csv(tmp_path / "train.csv", index=False)
     frame.iloc[90:].to_csv(tmp_path / "valid.csv", index=False)
-    out = tmp_path / "run"
-    result = cli(
-        "train",
+    out = cli.train(
         tmp_path / "train.csv",
-        "--target",
         "y",
-        "--validation-data",
-        tmp_path / "valid.csv",
-        "--epochs",
-        "2",
-        "--out",
-        out,
-        "--verbose",
-        "0",
+        tmp_path / "run",
+        f"--validation-data {tmp_path / 'valid.csv'} --epochs 2",
     )
-    assert result.exit_code == 0, result.stderr
     data = json.loads((out / "model.json").read_text())["data"]
     assert (data["train_rows"], data["validation_rows"]) == (90, 30)
 
