@@ -65,16 +65,12 @@ def train_run(
         ...     (16,), "relu", 0.0, False, TrainConfig(epochs=2), None, [], print)  # doctest: +SKIP
     """
     import numpy as np
-    import torch
 
-    from tabnet_cli.model import build_mlp
     from tabnet_cli.preprocess import FeatureEncoder
     from tabnet_cli.targets import AUTO_LOSS, TargetEncoder, infer_task
-    from tabnet_cli.train import fit, select_device
 
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
-    device = select_device(train_config.device)
     notices: list[str] = []
     frame = read_table(data, na_values=data_config.na_values, notices=notices)
     name = "<stdin>" if data == "-" else data
@@ -124,6 +120,14 @@ def train_run(
     n_rows = len(frame)
     del frame, valid_frame, train_target, valid_target  # the matrices are all training needs
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
+    # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
+    # of a run, and it need not carry the library.
+    import torch
+
+    from tabnet_cli.model import build_mlp
+    from tabnet_cli.train import fit, select_device
+
+    device = select_device(train_config.device)
     for message in notices:  # only once the input is known to be usable: errors stand alone
         notify(message)
     model_config = ModelConfig(
