@@ -316,3 +316,36 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(cli, regression_csv, tmp_path,
         "Interrupted before the first epoch ended; nothing was written."
     )
     assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.*"))
+
+
+def test_nan_loss_after_some_epochs_keeps_the_best_and_says_so(
+    cli, regression_csv, tmp_path, monkeypatch
+):
+    import torch
+
+    from tabnet_cli.progress import KerasProgress
+
+    original = KerasProgress.on_epoch_end
+
+    def poison_after_epoch_2(self, epoch, logs):
+        original(self, epoch, logs)
+        if epoch == 2:
+            with torch.no_grad():
+                for parameter in self.model.parameters():
+                    parameter.fill_(float("nan"))
+
+    monkeypatch.setattr(KerasProgress, "on_epoch_end", poison_after_epoch_2)
+    out = tmp_path / "run"
+    result = cli.line(f"train {regression_csv} --target y --epochs 9 --out {out} --verbose 2")
+    assert result.exit_code == 0, result.stderr
+    assert "Stopped after 2 epochs: the loss became NaN or infinite in the next one" in (
+        result.stderr
+    )
+    assert json.loads((out / "metrics.json").read_text())["stop_reason"] == "non_finite"
+    assert cli.line(f"predict {out} {regression_csv}").exit_code == 0  # finite weights kept
+
+
+def test_validation_file_missing_a_feature(cli, regression_csv, tmp_path):
+    pd.read_csv(regression_csv).drop(columns=["a"]).to_csv(tmp_path / "v.csv", index=False)
+    result = cli.line(f"train {regression_csv} --target y --validation-data {tmp_path}/v.csv")
+    assert_user_error(result, f"feature column 'a' not found in {tmp_path}/v.csv")

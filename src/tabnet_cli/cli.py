@@ -69,8 +69,7 @@ app = typer.Typer(
     cls=OneLineErrorGroup,
     add_completion=False,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
-    help="Train neural networks on tabular data (CSV) from the command line, Keras style.",
+    no_args_is_help=True,  # the help text is the docstring of _root below
 )
 
 
@@ -361,7 +360,10 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
             f"(no improvement in {metrics['monitor']} for {patience} epochs)."
         ),
         "interrupted": f"Interrupted after {metrics['epochs_run']} complete epochs; saving.",
-        "non_finite": f"Stopped after {metrics['epochs_run']} epochs: the loss became NaN.",
+        "non_finite": (
+            f"Stopped after {metrics['epochs_run']} epochs: the loss became NaN or "
+            "infinite in the next one (try a lower --lr)."
+        ),
     }
     kept = (
         "restored the weights of that epoch."

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
-from tabnet_cli.targets import _center_spread
+from tabnet_cli.targets import center_spread
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,7 +94,7 @@ class FeatureEncoder:
                     raise DataError(
                         f"column {name!r} has infinite values; replace them or --drop the column"
                     )
-                center, spread = _center_spread(present, self.scale)
+                center, spread = center_spread(present, self.scale)
                 self.numeric_.append(
                     {
                         "name": name,

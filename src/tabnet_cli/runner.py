@@ -109,9 +109,8 @@ def train_run(
     )
     for ignored in features.ignored_:
         notices.append(f"ignored column {ignored['name']!r}: {ignored['reason']}")
-    require_columns(
-        valid_frame, features.input_columns, "feature", str(data_config.validation_data)
-    )
+    if data_config.validation_data:
+        require_columns(valid_frame, features.input_columns, "feature", data_config.validation_data)
     targets = TargetEncoder(task, data_config.target_scale).fit(train_target)
     x_train = features.transform_rows(frame, train_rows)
     x_valid = features.transform_rows(valid_frame, valid_rows)
@@ -159,11 +158,6 @@ def train_run(
         raise TabnetError(
             "the loss became NaN or infinite in epoch 1; nothing was saved. "
             "Try a lower --lr, --scale standard or --target-scale standard"
-        )
-    if result.stop_reason == "non_finite":
-        notify(
-            f"stopped at epoch {result.extra['epoch']}: the loss became NaN or infinite "
-            "(try a lower --lr); kept the best weights so far"
         )
     stopper = result.early_stopping
     metrics = _metrics(result, stopper, train_config, len(train_rows), len(valid_rows))

@@ -152,7 +152,7 @@ class TargetEncoder:
             y = values.astype(float).to_numpy()
             if not np.all(np.isfinite(y)):
                 raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
-            self.center_, self.spread_ = _center_spread(y, self.scale)
+            self.center_, self.spread_ = center_spread(y, self.scale)
             self.classes_ = None
             self.baseline_ = [float(y.mean())]  # the naive model: predict the training mean
         else:
@@ -239,8 +239,13 @@ def _sort_key(labels: dict[str, Any]):
     return (lambda k: float(labels[k])) if numeric else (lambda k: k)
 
 
-def _center_spread(values: np.ndarray, scale: str) -> tuple[float, float]:
-    """Centre and spread for min-max or standard scaling (spread 1 for a constant)."""
+def center_spread(values: np.ndarray, scale: str) -> tuple[float, float]:
+    """Centre and spread for min-max or standard scaling (spread 1 for a constant).
+
+    Example:
+        >>> center_spread(np.array([3.0, 8.0]), "minmax")
+        (3.0, 5.0)
+    """
     if scale == "minmax":
         center, spread = float(values.min()), float(values.max() - values.min())
     elif scale == "standard":

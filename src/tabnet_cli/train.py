@@ -1,4 +1,4 @@
-"""The training loop: loss and optimizer factories, ``fit``, and batched inference.
+"""The training loop: device choice, the loss factory, ``fit`` and validation.
 
 Never prints: progress and messages are callbacks' and the CLI's business. The whole
 training set lives on the device as one tensor; each epoch draws a seeded permutation and
@@ -92,29 +92,32 @@ def _metric_logs(
 class _EpochRecord:
     """Each batch's outputs and loss, copied into preallocated buffers (two cheap ops per
     batch); the epoch's metrics are computed once at its end, as Keras reports them: from
-    the outputs the network gave during training."""
+    the outputs the network gave during training. Every batch but the last has the first
+    batch's size, so batch sizes need no storing."""
 
     def __init__(self, rows: int, steps: int, device: torch.device):
         self.capacity = rows
         self.outputs: torch.Tensor | None = None  # shaped by the first batch
         self.losses = torch.empty(steps, device=device)
-        self.sizes = torch.empty(steps, device=device)
-        self.rows = self.steps = 0
+        self.rows = self.steps = self.first_size = self.last_size = 0
 
     def add(self, output: torch.Tensor, loss: torch.Tensor) -> None:
         n = output.shape[0]
         if self.outputs is None:
             self.outputs = output.new_empty((self.capacity, *output.shape[1:]))
+            self.first_size = n
         self.outputs[self.rows : self.rows + n].copy_(output.detach())
         self.losses[self.steps] = loss.detach()
-        self.sizes[self.steps] = n
+        self.last_size = n
         self.rows += n
         self.steps += 1
 
     def mean_loss(self) -> torch.Tensor:
         """The batch losses' mean weighted by batch size, as Keras' running ``loss``."""
-        steps = self.steps
-        return (self.losses[:steps] * self.sizes[:steps]).sum() / max(self.rows, 1)
+        if self.steps == 0:
+            return self.losses.new_zeros(())
+        full = self.losses[: self.steps - 1].sum() * self.first_size
+        return (full + self.losses[self.steps - 1] * self.last_size) / self.rows
 
     def running_loss(self) -> Logs:
         return {"loss": self.mean_loss().item()}
@@ -141,7 +144,7 @@ def _train_epoch(model, optimizer, loss_fn, x, y, config, generator, task, callb
         loss.backward()
         optimizer.step()
         record.add(output, loss)
-        for callback in callbacks:
+        for callback in callbacks:  # only those that listen to batches (see fit)
             callback.on_batch_end(step, record.running_loss)
     return record.logs(y.index_select(0, order), task, spread)
 
@@ -200,6 +203,8 @@ def fit(
     x_train, y_train = train
     steps = math.ceil(x_train.shape[0] / config.batch_size)
     result = FitResult(history, stopper)
+    # The per-batch hook runs thousands of times an epoch: call only real overrides.
+    batch_listeners = [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end]
     started = clock()
     for callback in everyone:
         callback.on_train_begin(config.epochs, steps)
@@ -216,7 +221,7 @@ def fit(
                 config,
                 generator,
                 task,
-                everyone,
+                batch_listeners,
                 target_spread,
             )
             logs.update(evaluate_tensors(model, loss_fn, *valid, task, target_spread))
