@@ -88,9 +88,9 @@ def _edit_manifest(run, change):
     [
         (lambda m: m.update(format_version=99), "has format version 99"),
         (lambda m: m.update(format="other"), "is not a tabnet model description"),
-        (lambda m: m.pop("preprocessing"), "is malformed"),
-        (lambda m: m["model"].update(layers=[3]), "tensor '0.weight' has shape"),
-        (lambda m: m["model"].update(batchnorm=True), "missing tensors"),
+        (lambda m: m.pop("preprocessing"), "model.json: preprocessing: missing; the run is"),
+        (lambda m: m["model"]["arch"].update(layers=[3]), "tensor '0.weight' has shape"),
+        (lambda m: m["model"]["arch"].update(batchnorm=True), "missing tensors"),
         (lambda m: m["model"].update(n_inputs=99), "preprocessing and model disagree"),
     ],
 )

@@ -10,7 +10,7 @@ from tabnet_cli.callbacks import EarlyStopping, History
 
 def feed(stopper, values, monitor="val_loss"):
     for epoch, value in enumerate(values, start=1):
-        stopper.on_epoch_end(epoch, {monitor: value})
+        stopper.on_epoch_end(epoch=epoch, logs={monitor: value})
         if stopper.stop_training:
             return epoch
     return None
@@ -54,10 +54,10 @@ def test_restore_best_weights_puts_back_the_best_epoch():
     stopper.set_model(model)
     with torch.no_grad():
         model.weight.fill_(1.0)
-    stopper.on_epoch_end(1, {"val_loss": 0.1})
+    stopper.on_epoch_end(epoch=1, logs={"val_loss": 0.1})
     with torch.no_grad():
         model.weight.fill_(5.0)
-    stopper.on_epoch_end(2, {"val_loss": 0.2})
+    stopper.on_epoch_end(epoch=2, logs={"val_loss": 0.2})
     stopper.on_train_end()
     assert stopper.restored
     assert torch.equal(model.weight, torch.ones_like(model.weight))
@@ -65,12 +65,12 @@ def test_restore_best_weights_puts_back_the_best_epoch():
 
 def test_missing_monitor_is_reported():
     with pytest.raises(KeyError, match="val_auc"):
-        EarlyStopping(monitor="val_auc").on_epoch_end(1, {"val_loss": 1.0})
+        EarlyStopping(monitor="val_auc").on_epoch_end(epoch=1, logs={"val_loss": 1.0})
 
 
 def test_history_collects_columns():
     history = History()
-    history.on_epoch_end(1, {"loss": 1.0, "val_loss": 2.0})
-    history.on_epoch_end(2, {"loss": 0.5, "val_loss": 1.5})
+    history.on_epoch_end(epoch=1, logs={"loss": 1.0, "val_loss": 2.0})
+    history.on_epoch_end(epoch=2, logs={"loss": 0.5, "val_loss": 1.5})
     assert history.epochs == [1, 2]
     assert history.history == {"loss": [1.0, 0.5], "val_loss": [2.0, 1.5]}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tabnet_cli.config import ACTIVATIONS, ModelConfig
+from tabnet_cli.config import ACTIVATIONS, ArchConfig, ModelConfig
 from tabnet_cli.forward import NumpyMLP
 from tabnet_cli.model import build_mlp, tensor_shapes
 
@@ -15,14 +15,8 @@ from tabnet_cli.model import build_mlp, tensor_shapes
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize(("batchnorm", "dropout"), [(False, 0.0), (True, 0.3)])
 def test_numpy_forward_matches_torch(activation, batchnorm, dropout):
-    config = ModelConfig(
-        n_inputs=7,
-        n_outputs=3,
-        layers=(16, 8),
-        activation=activation,
-        batchnorm=batchnorm,
-        dropout=dropout,
-    )
+    arch = ArchConfig(layers=(16, 8), activation=activation, batchnorm=batchnorm, dropout=dropout)
+    config = ModelConfig(n_inputs=7, n_outputs=3, arch=arch)
     torch.manual_seed(0)
     model = build_mlp(config)
     x = torch.randn(64, 7)

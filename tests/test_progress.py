@@ -19,13 +19,13 @@ class FakeClock:
 
 
 def run_epochs(progress, epochs=2, steps=5, step_seconds=0.017):
-    progress.on_train_begin(epochs, steps)
+    progress.on_train_begin(epochs=epochs, steps_per_epoch=steps)
     for epoch in range(1, epochs + 1):
-        progress.on_epoch_begin(epoch)
+        progress.on_epoch_begin(epoch=epoch)
         for step in range(1, steps + 1):
             progress.clock.now += step_seconds
-            progress.on_batch_end(step, lambda: {"loss": 0.5})
-        progress.on_epoch_end(epoch, {"loss": 0.1141, "val_loss": 0.1096})
+            progress.on_batch_end(step=step, running_logs=lambda: {"loss": 0.5})
+        progress.on_epoch_end(epoch=epoch, logs={"loss": 0.1141, "val_loss": 0.1096})
     progress.on_train_end()
 
 

@@ -41,9 +41,9 @@ def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):
     assert metrics["best"]["val_loss"] == pytest.approx(history.val_loss.min())
     assert metrics["train_seconds"] > 0
     manifest = json.loads((out / "model.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["task"] == "regression"
-    assert manifest["model"]["layers"] == [8, 4]
+    assert manifest["model"]["arch"]["layers"] == [8, 4]
     assert manifest["train_config"]["loss"] == "mae"  # auto loss for regression
     assert manifest["train_config"]["seed"] == 0
     assert len(manifest["data"]["sha256"]) == 64
@@ -222,7 +222,7 @@ def _no_run_written(tmp_path: Path) -> bool:
         ),
         (["--target", "y", "--loss", "crossentropy"], "holds continuous numbers, not class labels"),
         (["--target", "y", "--loss", "hinge"], "Invalid value for '--loss'"),
-        (["--target", "y", "--epochs", "0"], "Invalid value for '--epochs'"),
+        (["--target", "y", "--epochs", "0"], "--epochs must be in [1, inf), got 0"),
         (["--target", "y", "--lyers", "4"], "No such option: --lyers"),
         (["--target", "y", "--monitor", "val_accuracy"], "--monitor val_accuracy is not recorded"),
         (["--target", "y", "--drop", "zz"], "--drop column 'zz' not found"),
@@ -282,16 +282,16 @@ def test_too_few_rows_for_the_split(cli, tmp_path):
     assert_user_error(cli("train", path, "--target", "y"), "too few for --validation-split")
 
 
-def _ctrl_c_in_epoch(monkeypatch, epoch: int) -> None:
+def _ctrl_c_in_epoch(monkeypatch, interrupted: int) -> None:
     """Makes the progress callback raise KeyboardInterrupt, as Ctrl-C does, in ``epoch``."""
     from tabnet_cli.progress import KerasProgress
 
     original = KerasProgress.on_epoch_begin
 
-    def on_epoch_begin(self, current):
-        if current == epoch:
+    def on_epoch_begin(self, *, epoch: int, **context):
+        if epoch == interrupted:
             raise KeyboardInterrupt
-        original(self, current)
+        original(self, epoch=epoch, **context)
 
     monkeypatch.setattr(KerasProgress, "on_epoch_begin", on_epoch_begin)
 
@@ -327,8 +327,8 @@ def test_nan_loss_after_some_epochs_keeps_the_best_and_says_so(
 
     original = KerasProgress.on_epoch_end
 
-    def poison_after_epoch_2(self, epoch, logs):
-        original(self, epoch, logs)
+    def poison_after_epoch_2(self, *, epoch, logs, **context):
+        original(self, epoch=epoch, logs=logs, **context)
         if epoch == 2:
             with torch.no_grad():
                 for parameter in self.model.parameters():

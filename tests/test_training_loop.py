@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tabnet_cli.callbacks import Callback
-from tabnet_cli.config import DataConfig, ModelConfig, TrainConfig
+from tabnet_cli.config import ArchConfig, ModelConfig, RunConfig, TrainConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.model import build_mlp
 from tabnet_cli.runner import train_run
@@ -26,7 +26,7 @@ class PoisonAfter(Callback):
     def __init__(self, epoch):
         self.epoch = epoch
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, *, epoch, logs, **context):
         if epoch == self.epoch:
             with torch.no_grad():
                 for p in self.model.parameters():
@@ -39,16 +39,16 @@ class InterruptAt(Callback):
     def __init__(self, epoch):
         self.epoch, self.current = epoch, 0
 
-    def on_epoch_begin(self, epoch):
+    def on_epoch_begin(self, *, epoch, **context):
         self.current = epoch
 
-    def on_batch_end(self, step, running_logs):
+    def on_batch_end(self, *, step, running_logs, **context):
         if self.current == self.epoch and step == 2:
             raise KeyboardInterrupt
 
 
 def test_nan_loss_stops_training_and_keeps_the_best_weights():
-    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, layers=(4,)))
+    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
         data(),
@@ -63,7 +63,7 @@ def test_nan_loss_stops_training_and_keeps_the_best_weights():
 
 
 def test_ctrl_c_stops_cleanly_with_best_weights():
-    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, layers=(4,)))
+    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
         data(),
@@ -77,19 +77,10 @@ def test_ctrl_c_stops_cleanly_with_best_weights():
 
 
 def _train(tmp_path: Path, csv: Path, callback, **overrides):
-    config = TrainConfig(epochs=5, batch_size=16, **overrides)
-    return train_run(
-        str(csv),
-        DataConfig(target="y"),
-        (4,),
-        "relu",
-        0.0,
-        False,
-        config,
-        tmp_path / "out",
-        [callback],
-        lambda message: None,
+    config = RunConfig.from_options(
+        {"target": "y", "layers": (4,), "epochs": 5, "batch_size": 16, **overrides}
     )
+    return train_run(str(csv), config, tmp_path / "out", [callback])
 
 
 def test_interrupted_run_is_saved_with_its_complete_epochs(tmp_path, regression_csv):

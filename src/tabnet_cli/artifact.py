@@ -16,15 +16,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from tabnet_cli.config import ModelConfig
 from tabnet_cli.errors import ArtifactError
+from tabnet_cli.manifest import FORMAT, RunManifest
 
-FORMAT = "tabnet-run"
-FORMAT_VERSION = 1
 WEIGHTS, MANIFEST, HISTORY, METRICS = (
     "model.safetensors",
     "model.json",
@@ -64,7 +62,7 @@ def history_columns(history: dict[str, list[float]]) -> list[str]:
 def save_run(
     out_dir: Path,
     model,
-    manifest: dict[str, Any],
+    manifest: RunManifest,
     epochs: list[int],
     history: dict[str, list[float]],
     metrics: dict[str, Any],
@@ -79,7 +77,7 @@ def save_run(
     try:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT})
-        _write_json(staging / MANIFEST, manifest)
+        _write_json(staging / MANIFEST, manifest.to_json())
         _write_json(staging / METRICS, metrics)
         columns = history_columns(history)
         with open(staging / HISTORY, "w", newline="") as handle:
@@ -119,23 +117,22 @@ class LoadedRun:
     """A model rebuilt from a run directory, ready for inference."""
 
     path: Path
-    manifest: dict[str, Any]
-    model: Any
-    model_config: ModelConfig
-    features: Any  # FeatureEncoder
-    target: Any  # TargetEncoder
+    manifest: RunManifest
+    model: Any  # forward.NumpyMLP
+    features: Any  # preprocess.FeatureEncoder
+    target: Any  # targets.TargetEncoder
 
     @property
     def task(self) -> str:
-        return self.manifest["task"]
+        return self.manifest.task
 
     @property
     def target_name(self) -> str:
-        return self.manifest["target"]
+        return self.manifest.target
 
     @property
     def loss(self) -> str:
-        return self.manifest["train_config"]["loss"]
+        return self.manifest.train_config.loss
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -159,40 +156,33 @@ def load_run(path: str | Path) -> LoadedRun:
             f"{path}: no such run directory; give a directory written by tabnet train"
         )
     manifest = read_manifest(run)
-    try:
-        model_config = ModelConfig.from_dict(manifest["model"])
-        features = FeatureEncoder.from_state(manifest["preprocessing"]["features"])
-        target = TargetEncoder.from_state(manifest["preprocessing"]["target"])
-        _ = manifest["train_config"]["loss"], manifest["target"], manifest["task"]
-        expected = tensor_shapes(model_config)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ArtifactError(
-            f"{run / MANIFEST} is malformed ({type(exc).__name__}: {exc})"
-        ) from None
-    if features.n_features != model_config.n_inputs:
-        raise ArtifactError(f"{run / MANIFEST} is inconsistent: preprocessing and model disagree")
-    model = NumpyMLP(model_config, read_weights(run / WEIGHTS, expected))
-    return LoadedRun(run, manifest, model, model_config, features, target)
+    preprocessing = asdict(manifest.preprocessing)
+    features = FeatureEncoder.from_state(preprocessing["features"])
+    target = TargetEncoder.from_state(preprocessing["target"])
+    weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
+    return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
 
 
-def read_manifest(run: Path) -> dict[str, Any]:
-    """``model.json``, checked for format and version."""
+def read_manifest(run: Path) -> RunManifest:
+    """``model.json``, checked strictly against the typed manifest."""
+    from tabnet_cli.typed import SchemaError
+
     path = run / MANIFEST
     if not path.is_file():
         raise ArtifactError(f"{path} is missing; {run} is not a tabnet run directory")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ArtifactError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{path} is not a tabnet model description (format != {FORMAT!r})")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    try:
+        return RunManifest.from_json(data)
+    except SchemaError as exc:
+        message = str(exc)
+        if message.startswith(("is ", "has ")):  # about the whole file
+            raise ArtifactError(f"{path} {message}") from None
         raise ArtifactError(
-            f"{path} has format version {version!r}; this tabnet reads version "
-            f"{FORMAT_VERSION}: use the tabnet release that wrote it"
-        )
-    return manifest
+            f"{path}: {message}; the run is damaged or was edited by hand: retrain it"
+        ) from None
 
 
 def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict:

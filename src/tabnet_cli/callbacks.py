@@ -10,12 +10,18 @@ from typing import Any
 
 Logs = dict[str, float]
 
-# Monitored quantities where larger is better; everything else is minimised.
+# Quantities where larger is better (accuracy, roc_auc, macro_f1, val_r2...); everything
+# else (losses, errors) is minimised. The one table for early stopping and evaluation.
 _MAXIMISED = ("acc", "auc", "f1", "precision", "recall", "r2")
 
 
 class Callback:
-    """Base class: override the hooks you need. ``model`` is set by the training loop."""
+    """Base class: override the hooks you need. ``model`` is set by the training loop.
+
+    The loop calls every hook with keyword arguments, and may pass more than a hook names
+    (a fold number, a process rank): each hook takes ``**context`` and ignores what it
+    does not use, so adding context never breaks an existing callback (skorch's rule).
+    """
 
     model: Any = None
     stop_training: bool = False
@@ -23,24 +29,24 @@ class Callback:
     def set_model(self, model: Any) -> None:
         self.model = model
 
-    def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None: ...
+    def on_train_begin(self, *, epochs: int, steps_per_epoch: int, **context: Any) -> None: ...
 
-    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_epoch_begin(self, *, epoch: int, **context: Any) -> None: ...
 
-    def on_batch_end(self, step: int, running_logs: Callable[[], Logs]) -> None:
+    def on_batch_end(self, *, step: int, running_logs: Callable[[], Logs], **context: Any) -> None:
         """``running_logs`` computes the epoch's running loss on demand (it syncs the device,
         so a progress bar calls it only when it redraws)."""
 
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None: ...
+    def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None: ...
 
-    def on_train_end(self) -> None: ...
+    def on_train_end(self, **context: Any) -> None: ...
 
 
 class History(Callback):
     """Keeps every epoch's logs, like Keras' ``History``.
 
     Example:
-        >>> h = History(); h.on_epoch_end(1, {"loss": 0.5, "val_loss": 0.6})
+        >>> h = History(); h.on_epoch_end(epoch=1, logs={"loss": 0.5, "val_loss": 0.6})
         >>> h.epochs, h.history["val_loss"]
         ([1], [0.6])
     """
@@ -49,7 +55,7 @@ class History(Callback):
         self.epochs: list[int] = []
         self.history: dict[str, list[float]] = {}
 
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None:
         self.epochs.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
@@ -77,7 +83,7 @@ class EarlyStopping(Callback):
     Example:
         >>> stopper = EarlyStopping("val_loss", min_delta=0.01, patience=2)
         >>> for epoch, value in enumerate([1.0, 0.995, 0.98, 0.97], start=1):
-        ...     stopper.on_epoch_end(epoch, {"val_loss": value})
+        ...     stopper.on_epoch_end(epoch=epoch, logs={"val_loss": value})
         >>> stopper.best_epoch, stopper.best, stopper.stop_training
         (3, 0.98, False)
     """
@@ -110,7 +116,7 @@ class EarlyStopping(Callback):
             return value - self.min_delta > self.best
         return value + self.min_delta < self.best
 
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None:
         if self.monitor not in logs:
             raise KeyError(f"monitor {self.monitor!r} is not among {sorted(logs)}")
         value = logs[self.monitor]
@@ -126,7 +132,7 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.stop_training = True
 
-    def on_train_end(self) -> None:
+    def on_train_end(self, **context: Any) -> None:
         if self.restore_best_weights and self.best_weights is not None and self.model is not None:
             self.model.load_state_dict(self.best_weights)
             self.restored = True

@@ -1,14 +1,18 @@
-"""Typed, frozen configuration saved in every run directory and used to rebuild it.
+"""Typed, frozen configuration: the one source of every default and every check.
 
-Everything a run needs to be reproduced lives here, not in globals (nanoGPT's ``GPTConfig``
-idea): the CLI builds these objects from options, the core reads them, ``model.json`` stores
-them with ``to_dict`` and ``from_dict`` restores them.
+The CLI takes its option defaults from these classes, a saved ``model.json`` is rebuilt
+into them, and each validates itself on construction, so an option, a config file and a
+manifest get the same checks and the same one-line messages (nanoGPT's ``GPTConfig``
+idea: no globals, the config travels with the model).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from tabnet_cli.errors import TabnetError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "leaky_relu", "linear")
 LOSSES = ("auto", "mae", "mse", "huber", "bce", "crossentropy")
@@ -16,56 +20,116 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCALES = ("minmax", "standard", "none")
 TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
+MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 
 
-class _Serializable:
+class ConfigError(TabnetError, ValueError):
+    """A setting out of range or not among its choices, named as its command-line option."""
+
+
+def option(name: str) -> str:
+    """The command-line spelling of a config field.
+
+    Example:
+        >>> option("min_delta")
+        '--min-delta'
+    """
+    return "--" + name.replace("_", "-")
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{option(name)} {value!r} is not one of: {', '.join(choices)}")
+
+
+def check_range(name: str, value: float, low: float, high: float, closed: str = "") -> None:
+    """Raises unless ``low < value < high``; ``closed`` may hold "low" and/or "high" to
+    include an end. NaN is always out of range.
+
+    Example:
+        >>> check_range("dropout", float("nan"), 0, 1, closed="low")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.config.ConfigError: --dropout must be in [0, 1), got nan
+    """
+    above = value >= low if "low" in closed else value > low
+    below = value <= high if "high" in closed else value < high
+    if not (above and below) or math.isnan(value):
+        left, right = "[" if "low" in closed else "(", "]" if "high" in closed else ")"
+        shown = "inf" if high == math.inf else high
+        raise ConfigError(f"{option(name)} must be in {left}{low}, {shown}{right}, got {value}")
+
+
+class _Config:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]):
-        """Builds the config from a dict, ignoring unknown keys (newer files) and
-        falling back to defaults for missing ones (older files).
+    def from_dict(cls, data: dict[str, Any], where: str | None = None):
+        """Builds the config from a dict, strictly: unknown fields, wrong types and bad
+        values are refused (``typed.SchemaError``).
 
         Example:
-            >>> ModelConfig.from_dict({"n_inputs": 3, "n_outputs": 1}).layers
-            (256, 256)
+            >>> ArchConfig.from_dict({"layers": [64, 32]}).layers
+            (64, 32)
         """
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("layers", "drop", "features", "categorical", "numeric", "na_values"):
-            if key in values and isinstance(values[key], list):
-                values[key] = tuple(values[key])
-        return cls(**values)
+        from tabnet_cli.typed import build
+
+        return build(cls, data, where or cls.__name__)
 
 
 @dataclass(frozen=True)
-class ModelConfig(_Serializable):
-    """Architecture of the MLP: Dense layers of ``layers`` widths, then ``n_outputs``.
+class ArchConfig(_Config):
+    """The hidden stack: Dense layers of ``layers`` widths, each followed by optional batch
+    normalization, the activation and optional dropout.
 
     Example:
-        >>> ModelConfig(n_inputs=11, n_outputs=1, layers=(512, 512, 512)).layers
-        (512, 512, 512)
+        >>> ArchConfig(layers=(512, 512, 512)).activation
+        'relu'
     """
 
-    n_inputs: int
-    n_outputs: int
     layers: tuple[int, ...] = (256, 256)
     activation: str = "relu"
     dropout: float = 0.0
     batchnorm: bool = False
 
+    def __post_init__(self) -> None:
+        if any(width < 1 for width in self.layers):
+            raise ConfigError(f"--layers must be positive widths, got {self.layers}")
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_range("dropout", self.dropout, 0.0, 1.0, closed="low")
+
 
 @dataclass(frozen=True)
-class TrainConfig(_Serializable):
-    """How to fit: loss, optimizer, batches, early stopping, seed and device.
+class ModelConfig(_Config):
+    """Everything that shapes the saved network: input and output widths and the stack.
 
     Example:
-        >>> TrainConfig(loss="mae").monitor
+        >>> ModelConfig(n_inputs=11, n_outputs=1, arch=ArchConfig(layers=(4,))).arch.layers
+        (4,)
+    """
+
+    n_inputs: int
+    n_outputs: int
+    arch: ArchConfig = field(default_factory=ArchConfig)
+
+    def __post_init__(self) -> None:
+        if self.n_inputs < 1 or self.n_outputs < 1:
+            shape = f"{self.n_inputs} inputs, {self.n_outputs} outputs"
+            raise ConfigError(f"a model needs inputs and outputs, not {shape}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """How to fit: loss, optimizer, batches, early stopping, seed and device. ``loss``
+    ``auto`` is resolved from the task before training; runs store the resolved one.
+
+    Example:
+        >>> TrainConfig().monitor
         'val_loss'
     """
 
-    loss: str = "mae"
+    loss: str = "auto"
     huber_delta: float = 1.0
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -80,10 +144,24 @@ class TrainConfig(_Serializable):
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, DEVICES)
+        check_range("huber_delta", self.huber_delta, 0.0, math.inf)
+        check_range("lr", self.lr, 0.0, math.inf)
+        check_range("weight_decay", self.weight_decay, 0.0, math.inf, closed="low")
+        check_range("momentum", self.momentum, 0.0, 1.0, closed="low")
+        check_range("min_delta", self.min_delta, 0.0, math.inf, closed="low")
+        check_range("batch_size", self.batch_size, 1, math.inf, closed="low")
+        check_range("epochs", self.epochs, 1, math.inf, closed="low")
+        check_range("patience", self.patience, 0, math.inf, closed="low")
+        check_range("seed", self.seed, 0, MAX_SEED, closed="low high")
+
 
 @dataclass(frozen=True)
-class DataConfig(_Serializable):
-    """Where the data comes from and how it is split and scaled.
+class DataConfig(_Config):
+    """Which columns, how they are read, split and scaled.
 
     Example:
         >>> DataConfig(target="quality").validation_split
@@ -96,8 +174,46 @@ class DataConfig(_Serializable):
     target_scale: str = "standard"
     validation_split: float = 0.2
     validation_data: str | None = None
-    drop: tuple[str, ...] = field(default_factory=tuple)
-    features: tuple[str, ...] = field(default_factory=tuple)
-    categorical: tuple[str, ...] = field(default_factory=tuple)
-    numeric: tuple[str, ...] = field(default_factory=tuple)
-    na_values: tuple[str, ...] = field(default_factory=tuple)
+    drop: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    na_values: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.target.strip():
+            raise ConfigError("--target must name a column")
+        check_choice("task", self.task, TASKS)
+        check_choice("scale", self.scale, SCALES)
+        check_choice("target_scale", self.target_scale, SCALES)
+        check_range("validation_split", self.validation_split, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RunConfig(_Config):
+    """Every setting of a training run, in three sections.
+
+    Example:
+        >>> RunConfig.from_options({"target": "y", "lr": 0.01, "layers": (8,)}).train.lr
+        0.01
+    """
+
+    data: DataConfig
+    arch: ArchConfig = field(default_factory=ArchConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> RunConfig:
+        """Distributes flat option values (``lr``, ``layers``...) to their sections; a name
+        that belongs to no section is a bug in the caller."""
+        sections = {"data": DataConfig, "arch": ArchConfig, "train": TrainConfig}
+        names = {key: {f.name for f in fields(kind)} for key, kind in sections.items()}
+        unknown = set(options) - set().union(*names.values())
+        if unknown:
+            raise TypeError(f"not a run setting: {', '.join(sorted(unknown))}")
+        return cls(
+            **{
+                key: kind(**{k: v for k, v in options.items() if k in names[key]})
+                for key, kind in sections.items()
+            }
+        )

@@ -45,7 +45,8 @@ class NumpyMLP:
     off, batch normalization with its running statistics.
 
     Example:
-        >>> config = ModelConfig(n_inputs=2, n_outputs=1, layers=())
+        >>> from tabnet_cli.config import ArchConfig
+        >>> config = ModelConfig(n_inputs=2, n_outputs=1, arch=ArchConfig(layers=()))
         >>> net = NumpyMLP(config, {"0.weight": np.array([[1.0, 2.0]], np.float32),
         ...                         "0.bias": np.array([0.5], np.float32)})
         >>> net(np.array([[1.0, 1.0]], np.float32)).tolist()

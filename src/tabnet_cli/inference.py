@@ -16,6 +16,7 @@ from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.data import iter_table, require_columns
 from tabnet_cli.errors import DataError
 from tabnet_cli.preprocess import TransformReport
+from tabnet_cli.sources import display_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,8 +29,8 @@ def scored_chunks(
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
     preprocessing had to paper over (unseen categories, missing values)."""
-    name = "<stdin>" if source == "-" else source
-    na_values = tuple(run.manifest.get("data_config", {}).get("na_values", ()))
+    name = display_name(source)
+    na_values = run.manifest.data_config.na_values
     for index, chunk in enumerate(iter_table(source, chunk_rows, na_values)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
@@ -86,7 +87,7 @@ def predict_to(
 
 def _check_keep(chunk: pd.DataFrame, options: PredictOptions, source: str) -> None:
     if options.keep:
-        require_columns(chunk, list(options.keep), "--keep", "<stdin>" if source == "-" else source)
+        require_columns(chunk, list(options.keep), "--keep", display_name(source))
 
 
 @dataclass
@@ -104,7 +105,7 @@ def collect_scores(run: LoadedRun, source: str, chunk_rows: int) -> Scores:
     """Runs the model over ``source`` (which must hold the target column)."""
     report = TransformReport()
     raws, encoded, truths, dropped = [], [], [], 0
-    name = "<stdin>" if source == "-" else source
+    name = display_name(source)
     for chunk, raw in scored_chunks(run, source, chunk_rows, report):
         if run.target_name not in chunk.columns:
             require_columns(chunk, [run.target_name], "target", name)
@@ -144,7 +145,7 @@ def evaluate_run(
     result = score(run, scores.raw, scores.encoded, scores.truth)
     return {
         "run": str(run.path),
-        "data": "<stdin>" if source == "-" else source,
+        "data": display_name(source),
         "task": run.task,
         "target": run.target_name,
         "loss_name": run.loss,

@@ -16,7 +16,7 @@ def run_loss(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray) -> float:
     formulas of PyTorch's L1, MSE, Huber, BCE-with-logits and cross-entropy losses.
 
     Example:
-        >>> class Run: task, loss, manifest = "binary", "bce", {"train_config": {}}
+        >>> class Run: task, loss = "binary", "bce"
         >>> round(run_loss(Run, np.array([[0.0]]), np.array([1.0])), 4)  # log(2)
         0.6931
     """
@@ -36,7 +36,7 @@ def run_loss(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray) -> float:
         return float(error.mean())
     if run.loss == "mse":
         return float(np.square(error).mean())
-    delta = float(run.manifest["train_config"].get("huber_delta", 1.0))
+    delta = run.manifest.train_config.huber_delta
     return float(np.where(error < delta, 0.5 * error**2, delta * (error - 0.5 * delta)).mean())
 
 

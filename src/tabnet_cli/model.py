@@ -20,22 +20,24 @@ def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     [Dropout] per hidden layer, then a linear output. Indices name the saved tensors.
 
     Example:
-        >>> [(i, kind) for i, kind, _ in layer_plan(ModelConfig(3, 1, layers=(4,), batchnorm=True))]
+        >>> from tabnet_cli.config import ArchConfig
+        >>> arch = ArchConfig(layers=(4,), batchnorm=True)
+        >>> [(i, kind) for i, kind, _ in layer_plan(ModelConfig(3, 1, arch))]
         [('0', 'linear'), ('1', 'batchnorm'), ('2', 'activation'), ('3', 'linear')]
     """
     plan: list[tuple[str, str, dict]] = []
-    width_in = config.n_inputs
+    width_in, arch = config.n_inputs, config.arch
 
     def add(kind: str, **details) -> None:
         plan.append((str(len(plan)), kind, details))
 
-    for width in config.layers:
+    for width in arch.layers:
         add("linear", n_in=width_in, n_out=width)
-        if config.batchnorm:
+        if arch.batchnorm:
             add("batchnorm", width=width)
-        add("activation", name=config.activation)
-        if config.dropout > 0:
-            add("dropout", rate=config.dropout)
+        add("activation", name=arch.activation)
+        if arch.dropout > 0:
+            add("dropout", rate=arch.dropout)
         width_in = width
     add("linear", n_in=width_in, n_out=config.n_outputs)
     return plan
@@ -45,7 +47,8 @@ def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]
     """Name -> (shape, dtype) of every tensor a run's ``model.safetensors`` must hold.
 
     Example:
-        >>> tensor_shapes(ModelConfig(n_inputs=3, n_outputs=1, layers=()))
+        >>> from tabnet_cli.config import ArchConfig
+        >>> tensor_shapes(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=())))
         {'0.weight': ((1, 3), 'float32'), '0.bias': ((1,), 'float32')}
     """
     shapes: dict[str, tuple[tuple[int, ...], str]] = {}
@@ -67,7 +70,8 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
     biases, as Keras' Dense does, so runs compare with the course.
 
     Example:
-        >>> build_mlp(ModelConfig(n_inputs=11, n_outputs=1, layers=(4,)))
+        >>> from tabnet_cli.config import ArchConfig
+        >>> build_mlp(ModelConfig(n_inputs=11, n_outputs=1, arch=ArchConfig(layers=(4,))))
         Sequential(
           (0): Linear(in_features=11, out_features=4, bias=True)
           (1): ReLU()

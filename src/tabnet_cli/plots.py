@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from tabnet_cli.artifact import HISTORY, METRICS
 from tabnet_cli.errors import DataError, short_list
 
 # (training, validation) markers per run, distinct without colour.
@@ -49,10 +50,10 @@ def load_history(path: str) -> RunHistory:
         tabnet_cli.errors.DataError: missing-run: no such run directory or history CSV
     """
     source = Path(path)
-    csv_path = source / "history.csv" if source.is_dir() else source
+    csv_path = source / HISTORY if source.is_dir() else source
     if not csv_path.is_file():
         if source.is_dir():
-            raise DataError(f"{path} has no history.csv; give a run directory from tabnet train")
+            raise DataError(f"{path} has no {HISTORY}; give a run directory from tabnet train")
         raise DataError(f"{path}: no such run directory or history CSV")
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
@@ -76,7 +77,7 @@ def _number(text: str | None) -> float:
 
 
 def _best_epoch(source: Path, epochs: list[int], columns: dict) -> int | None:
-    metrics = source / "metrics.json" if source.is_dir() else None
+    metrics = source / METRICS if source.is_dir() else None
     if metrics and metrics.is_file():
         try:
             return json.loads(metrics.read_text()).get("kept_epoch")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -74,8 +75,8 @@ class KerasProgress(Callback):
         >>> from rich.console import Console
         >>> out = io.StringIO()
         >>> p = KerasProgress(Console(file=out), verbose=2, clock=iter([0, 1.5]).__next__)
-        >>> p.on_train_begin(epochs=10, steps_per_epoch=5); p.on_epoch_begin(3)
-        >>> p.on_epoch_end(3, {"loss": 0.1141, "val_loss": 0.1096})
+        >>> p.on_train_begin(epochs=10, steps_per_epoch=5); p.on_epoch_begin(epoch=3)
+        >>> p.on_epoch_end(epoch=3, logs={"loss": 0.1141, "val_loss": 0.1096})
         >>> out.getvalue()
         'Epoch 3/10 - 2s - 300ms/step - loss: 0.1141 - val_loss: 0.1096\\n'
     """
@@ -89,10 +90,10 @@ class KerasProgress(Callback):
         self.live_bar = verbose == 1 and console.is_terminal
         self._live: Live | None = None
 
-    def on_train_begin(self, epochs: int, steps_per_epoch: int) -> None:
+    def on_train_begin(self, *, epochs: int, steps_per_epoch: int, **context: Any) -> None:
         self.epochs, self.steps = epochs, steps_per_epoch
 
-    def on_epoch_begin(self, epoch: int) -> None:
+    def on_epoch_begin(self, *, epoch: int, **context: Any) -> None:
         self._started = self._last_draw = self.clock()
         if self.live_bar:
             self.console.print(f"Epoch {epoch}/{self.epochs}", highlight=False)
@@ -105,7 +106,7 @@ class KerasProgress(Callback):
             )
             self._live.start()
 
-    def on_batch_end(self, step: int, running_logs: Callable[[], Logs]) -> None:
+    def on_batch_end(self, *, step: int, running_logs: Callable[[], Logs], **context: Any) -> None:
         if self._live is None or step == self.steps:
             return
         now = self.clock()
@@ -117,7 +118,7 @@ class KerasProgress(Callback):
         text = f"{format_bar(step, self.steps)} - ETA: {eta:.0f}s{format_logs(running_logs())}"
         self._live.update(Text(text), refresh=True)
 
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+    def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None:
         if self.verbose == 0:
             return
         elapsed = self.clock() - self._started
@@ -132,7 +133,7 @@ class KerasProgress(Callback):
             self.console.file.write(f"Epoch {epoch}/{self.epochs} - {timing}{format_logs(logs)}\n")
             self.console.file.flush()
 
-    def on_train_end(self) -> None:
+    def on_train_end(self, **context: Any) -> None:
         if self._live is not None:  # interrupted mid-epoch: leave the bar as it is
             self._live.stop()
             self._live = None

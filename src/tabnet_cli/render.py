@@ -5,8 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-# Metrics where a larger value is better, for the "better than baseline" mark.
-_LARGER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "macro_f1", "roc_auc", "r2"}
+from tabnet_cli.callbacks import is_maximised
 
 
 def _fmt(value: float | None) -> str:
@@ -41,7 +40,7 @@ def render_evaluation(report: dict, console: Console | None = None) -> None:
         model, base = pair["model"], pair["baseline"]
         better = ""
         if model is not None and base is not None:
-            wins = model > base if name in _LARGER_IS_BETTER else model < base
+            wins = model > base if is_maximised(name) else model < base
             better = "yes" if wins else "no"
         table.add_row(label, _fmt(model), _fmt(base), better)
     console.print(table)

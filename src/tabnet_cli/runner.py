@@ -1,7 +1,7 @@
 """``train_run``: the whole ``tabnet train`` job, from a file to a saved run directory.
 
-CSV -> read -> split -> fit preprocessing on the training rows -> tensors -> build_mlp ->
-fit(callbacks) -> save_run. Messages for the user go through ``notify``; nothing prints.
+read_source -> holdout_split -> prepare (data stage) -> train (fitting stage) -> save_run.
+Messages for the user go through ``notify``; nothing prints.
 """
 
 from __future__ import annotations
@@ -9,17 +9,22 @@ from __future__ import annotations
 import gc
 import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tabnet_cli import __version__
-from tabnet_cli.artifact import FORMAT, FORMAT_VERSION, next_free_run_dir, save_run
+from tabnet_cli.artifact import next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
-from tabnet_cli.config import DataConfig, ModelConfig, TrainConfig
-from tabnet_cli.data import read_table, require_columns, sha256_of, split_positions
-from tabnet_cli.errors import DataError, TabnetError
+from tabnet_cli.config import RunConfig
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.manifest import Preprocessing, RunManifest
+from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
+from tabnet_cli.sources import STDIN
+
+if TYPE_CHECKING:
+    from tabnet_cli.fitting import Fitted
 
 
 @dataclass
@@ -37,186 +42,69 @@ def default_run_dir(data: str, root: Path = Path("runs")) -> Path:
         >>> default_run_dir("data/red-wine.csv", Path("/nonexistent"))
         PosixPath('/nonexistent/red-wine')
     """
-    stem = "stdin" if data == "-" else Path(data).name.split(".")[0] or "run"
+    stem = "stdin" if data == STDIN else Path(data).name.split(".")[0] or "run"
     return next_free_run_dir(root, stem)
 
 
-def _allowed_monitors(task: str) -> list[str]:
-    names = ["loss"] + (["mae", "mse"] if task == "regression" else ["accuracy"])
-    return names + [f"val_{n}" for n in names]
-
-
 def train_run(
-    data: str,
-    data_config: DataConfig,
-    layers: tuple[int, ...],
-    activation: str,
-    dropout: float,
-    batchnorm: bool,
-    train_config: TrainConfig,
-    out_dir: Path | None,
-    callbacks: list[Callback],
-    notify: Callable[[str], None],
+    source: str,
+    config: RunConfig,
+    out_dir: Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    notify: Callable[[str], None] = lambda message: None,
 ) -> TrainSummary:
-    """Trains a model on ``data`` and writes its run directory; returns where and how it went.
+    """Trains a model on ``source`` and writes its run directory; returns where and how.
 
     Example:
-        >>> summary = train_run("sample_data/diabetes.csv", DataConfig(target="progression"),
-        ...     (16,), "relu", 0.0, False, TrainConfig(epochs=2), None, [], print)  # doctest: +SKIP
+        >>> summary = train_run("sample_data/diabetes.csv", RunConfig.from_options(
+        ...     {"target": "progression", "epochs": 2}), Path("/tmp/run"))  # doctest: +SKIP
     """
-    import numpy as np
-
-    from tabnet_cli.preprocess import FeatureEncoder
-    from tabnet_cli.targets import AUTO_LOSS, TargetEncoder, infer_task
-
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
-    notices: list[str] = []
-    frame = read_table(data, na_values=data_config.na_values, notices=notices)
-    name = "<stdin>" if data == "-" else data
-    target = data_config.target
-    require_columns(frame, [target], "target", name)
-    for option in ("drop", "features", "categorical", "numeric"):
-        require_columns(frame, list(getattr(data_config, option)), f"--{option}", name)
-    frame = _drop_missing_targets(frame, target, notices)
-    # Rows are addressed by position: the DataFrame is never copied into train/valid parts.
-    if data_config.validation_data:
-        valid_frame = read_table(data_config.validation_data, na_values=data_config.na_values)
-        require_columns(valid_frame, [target], "target", data_config.validation_data)
-        valid_frame = _drop_missing_targets(valid_frame, target, notices)
-        train_rows, valid_rows = np.arange(len(frame)), np.arange(len(valid_frame))
-    else:
-        valid_frame = frame
-        train_rows, valid_rows = split_positions(
-            len(frame), data_config.validation_split, train_config.seed
-        )
-    train_target = frame[target].take(train_rows)
-    valid_target = valid_frame[target].take(valid_rows)
-    task = infer_task(train_target, train_config.loss, data_config.task)
-    loss = train_config.loss if train_config.loss != "auto" else AUTO_LOSS[task]
-    train_config = replace(train_config, loss=loss)
-    if train_config.monitor not in _allowed_monitors(task):
-        raise TabnetError(
-            f"--monitor {train_config.monitor} is not recorded for a {task} task; "
-            f"choose one of {', '.join(_allowed_monitors(task))}"
-        )
-    chosen = data_config.features or tuple(frame.columns)
-    feature_columns = [c for c in chosen if c != target and c not in data_config.drop]
-    if not feature_columns:
-        raise DataError(f"{name} has no feature columns besides the target {target!r}")
-    features = FeatureEncoder(data_config.scale).fit(
-        frame, train_rows, data_config.categorical, data_config.numeric, feature_columns
-    )
-    for ignored in features.ignored_:
-        notices.append(f"ignored column {ignored['name']!r}: {ignored['reason']}")
-    if data_config.validation_data:
-        require_columns(valid_frame, features.input_columns, "feature", data_config.validation_data)
-    targets = TargetEncoder(task, data_config.target_scale).fit(train_target)
-    x_train = features.transform_rows(frame, train_rows)
-    x_valid = features.transform_rows(valid_frame, valid_rows)
-    y_train, y_valid = targets.encode(train_target), targets.encode(valid_target)
-    schema = {"input_columns": features.input_columns, "columns": list(frame.columns)}
-    n_rows = len(frame)
-    del frame, valid_frame, train_target, valid_target  # the matrices are all training needs
+    table = read_source(source, config.data)
+    split = holdout_split(table, config.data, config.train.seed)
+    prepared = prepare(table, split, config.data, config.train.loss)
+    del table, split  # the matrices are all training needs
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
-    import torch
+    from tabnet_cli.fitting import resolve, summarize, train
+    from tabnet_cli.train import select_device
 
-    from tabnet_cli.model import build_mlp
-    from tabnet_cli.train import fit, select_device
-
+    train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)
-    for message in notices:  # only once the input is known to be usable: errors stand alone
+    for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
-    model_config = ModelConfig(
-        n_inputs=x_train.shape[1],
-        n_outputs=targets.n_outputs,
-        layers=layers,
-        activation=activation,
-        dropout=dropout,
-        batchnorm=batchnorm,
-    )
-    torch.manual_seed(train_config.seed)
-    model = build_mlp(model_config).to(device)
-
-    def tensors(x: np.ndarray, y: np.ndarray):
-        return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
-
-    result = fit(
-        model,
-        tensors(x_train, y_train),
-        tensors(x_valid, y_valid),
-        train_config,
-        task,
-        target_spread=targets.spread_,
-        callbacks=callbacks,
-    )
-    if result.epochs_run == 0:
-        if result.stop_reason == "interrupted":
-            raise KeyboardInterrupt
-        raise TabnetError(
-            "the loss became NaN or infinite in epoch 1; nothing was saved. "
-            "Try a lower --lr, --scale standard or --target-scale standard"
-        )
-    stopper = result.early_stopping
-    metrics = _metrics(result, stopper, train_config, len(train_rows), len(valid_rows))
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "task": task,
-        "target": target,
-        "model": model_config.to_dict(),
-        "preprocessing": {"features": features.state(), "target": targets.state()},
-        "schema": schema,
-        "data_config": data_config.to_dict(),
-        "train_config": train_config.to_dict(),
-        "data": {
-            "source": name,
-            "sha256": sha256_of(data),
-            "rows": n_rows,
-            "train_rows": len(train_rows),
-            "validation_rows": len(valid_rows),
-            "validation_source": data_config.validation_data,
-        },
-        "versions": _versions(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    run_dir = out_dir or default_run_dir(data)
-    save_run(run_dir, model.cpu(), manifest, result.history.epochs, result.history.history, metrics)
+    fitted = train(prepared, config.arch, train_config, callbacks, device)
+    metrics = summarize(fitted, prepared)
+    manifest = build_manifest(prepared, fitted, config)
+    history = fitted.result.history
+    run_dir = out_dir or default_run_dir(source)
+    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics)
     return TrainSummary(run_dir, metrics)
 
 
-def _drop_missing_targets(frame, target: str, notices: list[str]):
-    missing = frame[target].isna()
-    if missing.any():
-        notices.append(f"dropped {int(missing.sum())} row(s) whose target {target!r} is missing")
-        frame = frame[~missing]
-    if len(frame) == 0:
-        raise DataError(f"every row's target {target!r} is missing")
-    return frame
+def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> RunManifest:
+    """The typed ``model.json`` of a trained run (validated like a loaded one)."""
+    from tabnet_cli.manifest import FeatureState, TargetState
+    from tabnet_cli.typed import build
 
-
-def _metrics(result, stopper, config: TrainConfig, n_train: int, n_valid: int) -> dict:
-    history = result.history
-    kept = stopper.best_epoch if stopper.restored else history.epochs[-1]
-    row = history.epochs.index(kept)
-    best_row = history.epochs.index(stopper.best_epoch) if stopper.best_epoch else row
-    return {
-        "best_epoch": stopper.best_epoch,
-        "kept_epoch": kept,
-        "epochs_run": result.epochs_run,
-        "stop_reason": result.stop_reason,
-        "restored_best_weights": stopper.restored,
-        "monitor": config.monitor,
-        "best_value": stopper.best,
-        "train_seconds": round(result.seconds, 4),
-        "seconds_per_epoch": round(result.seconds / max(result.epochs_run, 1), 6),
-        "train_rows": n_train,
-        "validation_rows": n_valid,
-        "best": {k: v[best_row] for k, v in history.history.items()},
-        "kept": {k: v[row] for k, v in history.history.items()},
-    }
+    preprocessing = Preprocessing(
+        features=build(FeatureState, prepared.features.state(), "features"),
+        target=build(TargetState, prepared.targets.state(), "target"),
+    )
+    return RunManifest(
+        task=prepared.task,  # type: ignore[arg-type]
+        target=config.data.target,
+        model=fitted.model_config,
+        preprocessing=preprocessing,
+        schema=prepared.schema,
+        data_config=config.data,
+        train_config=fitted.train_config,
+        data=prepared.provenance,
+        versions=_versions(),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
 
 
 def _versions() -> dict[str, str]:

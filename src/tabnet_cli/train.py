@@ -131,22 +131,45 @@ def _outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
     return out.squeeze(1) if task != "multiclass" else out
 
 
-def _train_epoch(model, optimizer, loss_fn, x, y, config, generator, task, callbacks, spread):
-    model.train()
-    rows, batch = x.shape[0], config.batch_size
-    record = _EpochRecord(rows, math.ceil(rows / batch), x.device)
-    order = torch.randperm(rows, generator=generator).to(x.device)
-    for step, start in enumerate(range(0, rows, batch), start=1):
-        index = order[start : start + batch]
-        output = _outputs(model, x.index_select(0, index), task)
-        loss = loss_fn(output, y.index_select(0, index))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        record.add(output, loss)
-        for callback in callbacks:  # only those that listen to batches (see fit)
-            callback.on_batch_end(step, record.running_loss)
-    return record.logs(y.index_select(0, order), task, spread)
+@dataclass
+class _Job:
+    """What every epoch of one ``fit`` call works with."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: nn.Module
+    generator: torch.Generator
+    train: tuple[torch.Tensor, torch.Tensor]
+    valid: tuple[torch.Tensor, torch.Tensor]
+    config: TrainConfig
+    task: str
+    spread: float
+    batch_listeners: list[Callback]
+
+    def train_epoch(self) -> Logs:
+        """One pass over the training rows in a seeded random order."""
+        model, (x, y), batch = self.model, self.train, self.config.batch_size
+        model.train()
+        rows = x.shape[0]
+        record = _EpochRecord(rows, math.ceil(rows / batch), x.device)
+        order = torch.randperm(rows, generator=self.generator).to(x.device)
+        for step, start in enumerate(range(0, rows, batch), start=1):
+            index = order[start : start + batch]
+            output = _outputs(model, x.index_select(0, index), self.task)
+            loss = self.loss_fn(output, y.index_select(0, index))
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            record.add(output, loss)
+            for callback in self.batch_listeners:
+                callback.on_batch_end(step=step, running_logs=record.running_loss)
+        return record.logs(y.index_select(0, order), self.task, self.spread)
+
+    def epoch(self) -> Logs:
+        """Training logs and ``val_`` logs of one epoch."""
+        logs = self.train_epoch()
+        logs.update(evaluate_tensors(self.model, self.loss_fn, *self.valid, self.task, self.spread))
+        return logs
 
 
 @torch.inference_mode()
@@ -197,47 +220,47 @@ def fit(
     everyone = [history, stopper, *(callbacks or [])]
     for callback in everyone:
         callback.set_model(model)
-    loss_fn = make_loss(task, config.loss, config.huber_delta)
-    optimizer = make_optimizer(model.parameters(), config)
-    generator = torch.Generator().manual_seed(config.seed)
-    x_train, y_train = train
-    steps = math.ceil(x_train.shape[0] / config.batch_size)
+    job = _Job(
+        model,
+        make_optimizer(model.parameters(), config),
+        make_loss(task, config.loss, config.huber_delta),
+        torch.Generator().manual_seed(config.seed),
+        train,
+        valid,
+        config,
+        task,
+        target_spread,
+        # the per-batch hook runs thousands of times an epoch: call only real overrides
+        [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end],
+    )
     result = FitResult(history, stopper)
-    # The per-batch hook runs thousands of times an epoch: call only real overrides.
-    batch_listeners = [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end]
     started = clock()
+    steps = math.ceil(train[0].shape[0] / config.batch_size)
     for callback in everyone:
-        callback.on_train_begin(config.epochs, steps)
+        callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps)
     try:
-        for epoch in range(1, config.epochs + 1):
-            for callback in everyone:
-                callback.on_epoch_begin(epoch)
-            logs = _train_epoch(
-                model,
-                optimizer,
-                loss_fn,
-                x_train,
-                y_train,
-                config,
-                generator,
-                task,
-                batch_listeners,
-                target_spread,
-            )
-            logs.update(evaluate_tensors(model, loss_fn, *valid, task, target_spread))
-            if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
-                result.stop_reason = "non_finite"
-                result.extra["epoch"] = epoch
-                break
-            result.epochs_run = epoch
-            for callback in everyone:
-                callback.on_epoch_end(epoch, logs)
-            if any(callback.stop_training for callback in everyone):
-                result.stop_reason = "early_stopping"
-                break
+        _run_epochs(job, everyone, result)
     except KeyboardInterrupt:
         result.stop_reason = "interrupted"
     result.seconds = clock() - started
     for callback in everyone:
         callback.on_train_end()
     return result
+
+
+def _run_epochs(job: _Job, everyone: list[Callback], result: FitResult) -> None:
+    """Epochs until the last one, a non-finite loss or a callback's stop flag."""
+    for epoch in range(1, job.config.epochs + 1):
+        for callback in everyone:
+            callback.on_epoch_begin(epoch=epoch)
+        logs = job.epoch()
+        if not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
+            result.stop_reason = "non_finite"
+            result.extra["epoch"] = epoch
+            return
+        result.epochs_run = epoch
+        for callback in everyone:
+            callback.on_epoch_end(epoch=epoch, logs=logs)
+        if any(callback.stop_training for callback in everyone):
+            result.stop_reason = "early_stopping"
+            return

@@ -1,0 +1,132 @@
+"""The options of ``tabnet train``, declared once each. Defaults are read from the config
+dataclasses (the one source of defaults), and the values go back into them unchanged, so
+every check lives in the configs and a config file gets the same ones."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import typer
+
+from tabnet_cli.config import (
+    ACTIVATIONS,
+    DEVICES,
+    LOSSES,
+    OPTIMIZERS,
+    SCALES,
+    TASKS,
+    ArchConfig,
+    RunConfig,
+)
+from tabnet_cli.errors import TabnetError
+
+MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
+# Options that steer the command, not the run (they are not saved with the model).
+COMMAND_ONLY = ("data", "out", "verbose", "plot")
+NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values")
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """``"512,512,512"`` -> ``(512, 512, 512)``; ``""`` or ``"0"`` -> no hidden layer.
+
+    Example:
+        >>> parse_layers("64, 32")
+        (64, 32)
+    """
+    if text.strip() in ("", "0"):
+        return ()
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise TabnetError(
+            f"--layers {text!r} is not a list of positive widths; write e.g. --layers 512,512,512"
+        )
+    return widths
+
+
+def format_layers(widths: tuple[int, ...]) -> str:
+    """The ``--layers`` spelling of widths.
+
+    Example:
+        >>> format_layers((256, 256)), format_layers(())
+        ('256,256', '0')
+    """
+    return ",".join(map(str, widths)) or "0"
+
+
+def split_names(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``.
+
+    Example:
+        >>> split_names("id, name")
+        ('id', 'name')
+    """
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def run_config(options: dict[str, Any]) -> RunConfig:
+    """The run's configs from the command's option values (text lists parsed).
+
+    Example:
+        >>> run_config({"target": "y", "layers": "8", "drop": "id"}).arch.layers
+        (8,)
+    """
+    values = {k: v for k, v in options.items() if k not in COMMAND_ONLY}
+    if "layers" in values:
+        values["layers"] = parse_layers(values["layers"])
+    for name in NAME_LISTS:
+        if name in values:
+            values[name] = split_names(values[name])
+    return RunConfig.from_options(values)
+
+
+def _option(help_text: str, panel: str | None = None, *names: str, **extra) -> Any:
+    return typer.Option(*names, help=help_text, rich_help_panel=panel, **extra)
+
+
+# Typer turns Literal types into choices; the names live once, in config.py.
+Target = Annotated[str, _option("Column to predict.", None, "--target", "-t")]
+Layers = Annotated[str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL)]
+Activation = Annotated[Literal[ACTIVATIONS], _option("Hidden activation.", MODEL)]  # type: ignore[valid-type]
+Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL)]
+BatchNorm = Annotated[bool, _option("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
+Loss = Annotated[
+    Literal[LOSSES],  # type: ignore[valid-type]
+    _option("auto: mae (regression), bce (binary), crossentropy (multiclass).", FIT),
+]
+HuberDelta = Annotated[float, _option("Huber loss threshold, in scaled target units.", FIT)]
+Optimizer = Annotated[Literal[OPTIMIZERS], _option("Optimizer.", FIT)]  # type: ignore[valid-type]
+LearningRate = Annotated[float, _option("Learning rate.", FIT)]
+WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT)]
+Momentum = Annotated[float, _option("SGD momentum.", FIT)]
+BatchSize = Annotated[int, _option("Rows per step.", FIT)]
+Epochs = Annotated[int, _option("Maximum epochs.", FIT)]
+Patience = Annotated[
+    int, _option("Epochs without improvement before stopping; 0 = never stop early.", STOP)
+]
+MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP)]
+Monitor = Annotated[str, _option("Quantity to watch: val_loss, val_mae, val_accuracy...", STOP)]
+RestoreBest = Annotated[bool, _option("Keep the weights of the best epoch, not the last.", STOP)]
+ValidationSplit = Annotated[
+    float, _option("Fraction held out; the rest is df.sample(frac=1-F, random_state=SEED).", DATA)
+]
+ValidationData = Annotated[
+    str | None, _option("Separate validation file (replaces --validation-split).", DATA)
+]
+Scale = Annotated[Literal[SCALES], _option("Feature scaling, fitted on training rows.", DATA)]  # type: ignore[valid-type]
+TargetScale = Annotated[
+    Literal[SCALES],  # type: ignore[valid-type]
+    _option("Regression target scaling; loss is reported in these units.", DATA),
+]
+Task = Annotated[Literal[TASKS], _option("What to predict; auto decides from the target.", DATA)]  # type: ignore[valid-type]
+Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA)]
+Features = Annotated[str, _option("Use only these columns as features.", DATA)]
+Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
+Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
+NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
+Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
+Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
+
+DEFAULT_LAYERS = format_layers(ArchConfig.layers)

@@ -1,0 +1,98 @@
+"""``tabnet evaluate`` and ``tabnet predict``: a saved run applied to new data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabnet_cli.cli.app import app, warn
+from tabnet_cli.cli.options import split_names
+
+RunArg = Annotated[str, typer.Argument(help="Run directory written by tabnet train.")]
+DataArg = Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")]
+BatchOpt = Annotated[
+    int, typer.Option(min=1, help="Rows read and scored at a time (bounds memory).")
+]
+
+
+def _exit_quietly_when_the_reader_goes_away() -> None:
+    """``tabnet predict ... | head`` ends as ``cat ... | head`` does: killed by SIGPIPE,
+    silently, with the status shells report for it (141), instead of a BrokenPipeError."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE") and _is_real_stream(sys.stdout):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def _is_real_stream(stream) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+@app.command()
+def evaluate(
+    run: RunArg,
+    data: DataArg,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of tables.")
+    ] = False,
+    batch_size: BatchOpt = 65536,
+) -> None:
+    """Score a trained model on DATA (with the target column), next to a naive baseline.
+
+    Example: tabnet evaluate runs/red-wine valid.csv --json
+    """
+    from tabnet_cli.artifact import load_run
+    from tabnet_cli.inference import evaluate_run
+
+    report = evaluate_run(load_run(run), data, batch_size, warn=warn)
+    if json_output:
+        import json
+
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    from tabnet_cli.render import render_evaluation
+
+    render_evaluation(report)
+
+
+@app.command()
+def predict(
+    run: RunArg,
+    data: DataArg,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV here (atomically).")
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Add one probability column per class.")
+    ] = False,
+    keep: Annotated[
+        str, typer.Option(help="Comma-separated input columns to copy next to the prediction.")
+    ] = "",
+    keep_all: Annotated[bool, typer.Option("--keep-all", help="Copy every input column.")] = False,
+    batch_size: BatchOpt = 65536,
+) -> None:
+    """Predict the target for every row of DATA; CSV on stdout (or --output).
+
+    Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
+    """
+    from tabnet_cli.artifact import atomic_text_file, load_run
+    from tabnet_cli.inference import PredictOptions, predict_to
+
+    loaded = load_run(run)
+    options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)
+    if output is None:
+        _exit_quietly_when_the_reader_goes_away()
+        _, report = predict_to(loaded, data, sys.stdout, options)
+        sys.stdout.flush()
+    else:
+        with atomic_text_file(output) as handle:
+            _, report = predict_to(loaded, data, handle, options)
+    if report.message():
+        warn(report.message())

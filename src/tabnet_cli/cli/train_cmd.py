@@ -1,0 +1,141 @@
+"""``tabnet train``: options in, one ``runner.train_run`` call, the outcome on stderr and
+the run directory's path on stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabnet_cli.cli import options as o
+from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
+from tabnet_cli.config import ArchConfig as A
+from tabnet_cli.config import DataConfig as D
+from tabnet_cli.config import TrainConfig as T
+
+
+@app.command()
+def train(
+    data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")],
+    target: o.Target,
+    layers: o.Layers = o.DEFAULT_LAYERS,
+    activation: o.Activation = A.activation,
+    dropout: o.Dropout = A.dropout,
+    batchnorm: o.BatchNorm = A.batchnorm,
+    loss: o.Loss = T.loss,
+    huber_delta: o.HuberDelta = T.huber_delta,
+    optimizer: o.Optimizer = T.optimizer,
+    lr: o.LearningRate = T.lr,
+    weight_decay: o.WeightDecay = T.weight_decay,
+    momentum: o.Momentum = T.momentum,
+    batch_size: o.BatchSize = T.batch_size,
+    epochs: o.Epochs = T.epochs,
+    patience: o.Patience = T.patience,
+    min_delta: o.MinDelta = T.min_delta,
+    monitor: o.Monitor = T.monitor,
+    restore_best_weights: o.RestoreBest = T.restore_best_weights,
+    validation_split: o.ValidationSplit = D.validation_split,
+    validation_data: o.ValidationData = D.validation_data,
+    scale: o.Scale = D.scale,
+    target_scale: o.TargetScale = D.target_scale,
+    task: o.Task = D.task,
+    drop: o.Drop = "",
+    features: o.Features = "",
+    categorical: o.Categorical = "",
+    numeric: o.Numeric = "",
+    na_values: o.NaValues = "",
+    seed: o.Seed = T.seed,
+    device: o.Device = T.device,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
+    ] = 1,
+    plot: Annotated[
+        bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
+    ] = False,
+) -> None:
+    """Train an MLP on DATA and write a run directory (its path is printed on stdout).
+
+    Example: tabnet train red-wine.csv --target quality --layers 512,512,512
+    """
+    config = o.run_config(locals())
+    run_training(data, config, out, verbose, plot)
+
+
+def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
+    """Trains with progress on stderr; prints the run directory on stdout."""
+    from tabnet_cli.progress import KerasProgress
+    from tabnet_cli.runner import train_run
+
+    console = stderr_console()
+
+    def notify(message: str) -> None:
+        if verbose:
+            console.file.write(f"Note: {message}\n")
+
+    try:
+        summary = train_run(data, config, out, [KerasProgress(console, verbose)], notify)
+    except KeyboardInterrupt:
+        console.file.write("Interrupted before the first epoch ended; nothing was written.\n")
+        raise typer.Exit(INTERRUPTED) from None
+    if verbose:
+        for line in describe_outcome(summary.metrics, config.train.patience):
+            console.file.write(line + "\n")
+        console.file.write(f"Run written to {summary.run_dir}\n")
+    if plot:
+        _plot_after_training(summary.run_dir, console.file)
+    print(summary.run_dir)
+    if summary.metrics["stop_reason"] == "interrupted":
+        raise typer.Exit(INTERRUPTED)  # saved, but scripts must know the run did not finish
+
+
+def _plot_after_training(run_dir: Path, stream) -> None:
+    from tabnet_cli.errors import DataError
+    from tabnet_cli.plots import load_history, render_curves, select_metrics
+
+    history = load_history(str(run_dir))
+    width, height = plot_size(None, None)
+    try:
+        chosen = select_metrics([history], None)
+        text = render_curves([history], chosen, width, height, colour=wants_colour(stream))
+    except DataError as exc:  # a one-epoch run: the run is saved, only the plot is skipped
+        text = f"Note: no plot: {exc}\n"
+    stream.write(text)
+
+
+def describe_outcome(metrics: dict, patience: int) -> list[str]:
+    """The end-of-training summary lines.
+
+    Example:
+        >>> describe_outcome({"epochs_run": 95, "stop_reason": "early_stopping",
+        ...     "best_epoch": 75, "monitor": "val_loss", "best_value": 0.1003,
+        ...     "restored_best_weights": True}, patience=20)
+        ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
+         'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
+    """
+    epochs = metrics["epochs_run"]
+    reasons = {
+        "completed": f"Trained {epochs} epochs.",
+        "early_stopping": (
+            f"Stopped early after {epochs} epochs "
+            f"(no improvement in {metrics['monitor']} for {patience} epochs)."
+        ),
+        "interrupted": f"Interrupted after {epochs} complete epochs; saving.",
+        "non_finite": (
+            f"Stopped after {epochs} epochs: the loss became NaN or "
+            "infinite in the next one (try a lower --lr)."
+        ),
+    }
+    kept = (
+        "restored the weights of that epoch."
+        if metrics["restored_best_weights"]
+        else "kept the weights of the last epoch."
+    )
+    return [
+        reasons[metrics["stop_reason"]],
+        f"Best {metrics['monitor']} {metrics['best_value']:.4f} "
+        f"at epoch {metrics['best_epoch']}; {kept}",
+    ]
