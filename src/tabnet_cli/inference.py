@@ -31,13 +31,37 @@ def scored_chunks(
     preprocessing had to paper over (unseen categories, missing values)."""
     name = display_name(source)
     na_values = run.manifest.data_config.na_values
+    rows = 0
     for index, chunk in enumerate(iter_table(source, chunk_rows, na_values)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)
         report.unseen.update(chunk_report.unseen)
         report.missing.update(chunk_report.missing)
-        yield chunk, run.model(x)
+        with np.errstate(all="ignore"):  # overflow is reported below, as one error line
+            raw = run.model(x)
+        refuse_non_finite(raw, rows, name)
+        rows += len(chunk)
+        yield chunk, raw
+
+
+def refuse_non_finite(raw: np.ndarray, offset: int, name: str) -> None:
+    """A NaN or infinite model output would be written as an empty cell: refuse it.
+
+    Example:
+        >>> refuse_non_finite(np.array([[0.5], [np.inf]]), 10, "new.csv")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: the model's output is NaN or infinite for 1 row(s) of ...
+    """
+    bad = ~np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
+    if bad.any():
+        first = offset + int(np.flatnonzero(bad)[0]) + 1
+        raise DataError(
+            f"the model's output is NaN or infinite for {int(bad.sum())} row(s) of {name} "
+            f"(first: data row {first}): the computation overflowed float32, so the run's "
+            "weights or those rows hold extreme values; retrain the run or check those rows"
+        )
 
 
 @dataclass
@@ -73,16 +97,26 @@ def predict_to(
             _check_keep(chunk, options, source)
         outputs = {run.target_name: run.target.decode(raw)}
         if options.proba:
-            for label, column in zip(
-                run.target.classes_, run.target.probabilities(raw).T, strict=True
-            ):
-                outputs[str(label)] = column
+            names = probability_columns(run.target.classes_, run.target_name)
+            outputs.update(zip(names, run.target.probabilities(raw).T, strict=True))
         kept = chunk if options.keep_all else chunk[list(options.keep)]
         kept = kept.rename(columns={c: f"{c}_input" for c in kept.columns if c in outputs})
         frame = pd.concat([kept.reset_index(drop=True), pd.DataFrame(outputs)], axis=1)
         frame.to_csv(stream, header=rows == 0, index=False, lineterminator="\n")
         rows += len(frame)
     return rows, report
+
+
+def probability_columns(classes, target: str) -> list[str]:
+    """One column name per class: the class itself, or ``proba_<class>`` for every class
+    when one is named like the target column (its predictions would be overwritten).
+
+    Example:
+        >>> probability_columns(["n", "y"], "y"), probability_columns(["bad", "good"], "y")
+        (['proba_n', 'proba_y'], ['bad', 'good'])
+    """
+    names = [str(label) for label in classes]
+    return [f"proba_{n}" for n in names] if target in names else names
 
 
 def _check_keep(chunk: pd.DataFrame, options: PredictOptions, source: str) -> None:

@@ -132,12 +132,18 @@ def prepare(table: Table, split: Split, config: DataConfig, loss: str = "auto") 
     features = FeatureEncoder(config.scale).fit(
         frame, split.train_rows, config.categorical, config.numeric, feature_columns
     )
-    notices = table.notices + [
-        f"ignored column {ignored['name']!r}: {ignored['reason']}" for ignored in features.ignored_
-    ]
+    notices = (
+        table.notices
+        + [
+            f"ignored column {ignored['name']!r}: {ignored['reason']}"
+            for ignored in features.ignored_
+        ]
+        + features.notes_
+    )
     if config.validation_data:
         require_columns(valid_frame, features.input_columns, "feature", config.validation_data)
     targets = TargetEncoder(task, config.target_scale).fit(train_target)
+    _refuse_classes_only_in_validation(targets, valid_target, config)
     provenance = Provenance(
         source=table.name,
         sha256=table.sha256,
@@ -158,6 +164,34 @@ def prepare(table: Table, split: Split, config: DataConfig, loss: str = "auto") 
         schema=Schema(tuple(features.input_columns), tuple(str(c) for c in frame.columns)),
         provenance=provenance,
         notices=notices,
+    )
+
+
+def _refuse_classes_only_in_validation(targets, valid_target, config: DataConfig) -> None:
+    """A class whose every row landed in the validation part cannot be learned; say so
+    and what to do, instead of "labels the model never saw"."""
+    from tabnet_cli.targets import label_key
+
+    if targets.task == "regression":
+        return
+    known = {label_key(c) for c in targets.classes_}
+    unseen = sorted({label_key(v) for v in valid_target.tolist()} - known)
+    if not unseen:
+        return
+    where = (
+        f"the validation file {config.validation_data}"
+        if config.validation_data
+        else "the validation rows of the split"
+    )
+    rows = sum(label_key(v) in unseen for v in valid_target.tolist())
+    hint = (
+        "add rows of that class to the training file or remove them from the validation file"
+        if config.validation_data
+        else "try another --seed or a smaller --validation-split, or remove that class's rows"
+    )
+    raise DataError(
+        f"class {unseen[0]!r} of target {config.target!r} appears only in {where} "
+        f"({rows} row(s)), so the model cannot learn it; {hint}"
     )
 
 

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MAX_ONE_HOT = 50  # categories kept per column; the rest share the "other" slot
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A column whose central 90% of values fill less than this share of the scaled range is
+# dominated by a few extreme values (a typo like 9.6e14 for 9.6): worth a note.
+SQUASHED_SHARE = 0.01
 MISSING = "(missing)"
 
 
@@ -72,6 +76,7 @@ class FeatureEncoder:
         """
 
         self.numeric_, self.categorical_, self.ignored_ = [], [], []
+        self.notes_: list[str] = []  # said at training, not saved
         for name in features.columns if columns is None else columns:
             column = features[name] if rows is None else features[name].take(rows)
             if name in categorical:
@@ -83,27 +88,7 @@ class FeatureEncoder:
             if kind == "ignored":
                 self.ignored_.append({"name": name, "reason": reason})
             elif kind == "numeric":
-                values = _to_floats(column)
-                if np.isnan(values).all():
-                    raise DataError(
-                        f"column {name!r} has no numeric value; drop --numeric {name} "
-                        "or use --categorical"
-                    )
-                present = values[~np.isnan(values)]
-                if not np.all(np.isfinite(present)):
-                    raise DataError(
-                        f"column {name!r} has infinite values; replace them or --drop the column"
-                    )
-                center, spread = center_spread(present, self.scale)
-                self.numeric_.append(
-                    {
-                        "name": name,
-                        "median": float(np.median(present)),
-                        "center": center,
-                        "spread": spread,
-                        "indicator": bool(len(present) < len(values)),
-                    }
-                )
+                self.numeric_.append(self._fit_numeric(name, _to_floats(column)))
             else:
                 counts = _label_counts(column)
                 ranked = sorted(counts.index, key=lambda v: (-counts[v], v))[:MAX_ONE_HOT]
@@ -111,6 +96,36 @@ class FeatureEncoder:
         if not self.numeric_ and not self.categorical_:
             raise DataError("no usable feature column left; every column was ignored")
         return self
+
+    def _fit_numeric(self, name: str, values: np.ndarray) -> dict:
+        """Median, centre and spread of a numeric column; refuses values the float32 model
+        could not take, and notes outliers that squash the rest of the column."""
+        if np.isnan(values).all():
+            raise DataError(
+                f"column {name!r} has no numeric value; drop --numeric {name} or use --categorical"
+            )
+        present = values[~np.isnan(values)]
+        if not np.all(np.isfinite(present)):
+            raise DataError(
+                f"column {name!r} has infinite values; replace them or --drop the column"
+            )
+        largest = float(np.abs(present).max())
+        if largest > FLOAT32_MAX:
+            raise DataError(
+                f"column {name!r} holds {largest:.3g}, beyond the float32 range the model "
+                f"computes in (about {FLOAT32_MAX:.2g}); fix the value or --drop the column"
+            )
+        center, spread = center_spread(present, self.scale)
+        note = outlier_note(name, present, spread)
+        if note:
+            self.notes_.append(note)
+        return {
+            "name": name,
+            "median": float(np.median(present)),
+            "center": center,
+            "spread": spread,
+            "indicator": bool(len(present) < len(values)),
+        }
 
     @property
     def n_features(self) -> int:
@@ -137,7 +152,9 @@ class FeatureEncoder:
                 if not spec["indicator"]:
                     report.missing[spec["name"]] += int(missing.sum())
                 values = np.where(missing, spec["median"], values)
-            out[:, position] = (values - spec["center"]) / spec["spread"]
+            scaled = (values - spec["center"]) / spec["spread"]
+            _refuse_overflow(spec["name"], values, scaled)
+            out[:, position] = scaled
             position += 1
             if spec["indicator"]:
                 indicators.append(missing)
@@ -197,6 +214,38 @@ class FeatureEncoder:
         encoder.categorical_ = list(state["categorical"])
         encoder.ignored_ = list(state["ignored"])
         return encoder
+
+
+def outlier_note(name: str, present: np.ndarray, spread: float) -> str | None:
+    """A note when a few extreme values squash the bulk of a column after scaling.
+
+    Example:
+        >>> values = np.r_[np.linspace(9, 14, 500), 9.6e14]
+        >>> outlier_note("alcohol", values, float(values.max() - values.min()))
+        "column 'alcohol' has extreme values (9.6e+14) that squash 90% of its values into 0.0% ..."
+    """
+    low, high = np.percentile(present, [5, 95])
+    share = (high - low) / spread
+    if not 0 < share < SQUASHED_SHARE:
+        return None
+    median = np.median(present)
+    extreme = present[np.argmax(np.abs(present - median))]
+    return (
+        f"column {name!r} has extreme values ({extreme:.3g}) that squash 90% of its values "
+        f"into {share:.1%} of the scaled range; check them for typos, or clip or --drop the column"
+    )
+
+
+def _refuse_overflow(name: str, values: np.ndarray, scaled: np.ndarray) -> None:
+    """Scaled values beyond float32 would reach the network as infinities and come out as
+    empty predictions: refuse them with the value that caused it."""
+    too_large = np.abs(scaled) > FLOAT32_MAX
+    if too_large.any():
+        value = values[np.flatnonzero(too_large)[0]]
+        raise DataError(
+            f"column {name!r} holds {value:.3g}, far beyond the training values, too large "
+            "for the model to compute with; fix or remove the value"
+        )
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:

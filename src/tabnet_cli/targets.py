@@ -25,6 +25,7 @@ LOSS_TASKS = {
 }
 AUTO_LOSS = {"regression": "mae", "binary": "bce", "multiclass": "crossentropy"}
 MAX_CLASSES = 100
+FLOAT32_RANGE = float(np.finfo(np.float32).max)
 # Integer targets whose values are exactly 0..k-1 look like class codes (digits 0..9);
 # other integers (wine quality 3..8, abalone rings 1..29) are quantities.
 MAX_CODED_CLASSES = 20
@@ -72,6 +73,8 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
     values = target.dropna()
     distinct = values.nunique()
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if task == "auto" and loss not in LOSS_TASKS and not numeric:
+        _refuse_stray_text(values, str(target.name))
     if task == "auto":
         task = LOSS_TASKS.get(loss) or _task_from_values(values, distinct, numeric)
     name = target.name
@@ -114,6 +117,31 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
     return task
 
 
+def _refuse_stray_text(values: pd.Series, name: str) -> None:
+    """A target that is numbers but for a few text values (``five`` among 5, 6, 7) is a
+    typo, not a set of class labels: left alone, it would silently turn a regression into
+    a many-class classification.
+
+    Example:
+        >>> import pandas as pd
+        >>> _refuse_stray_text(pd.Series(["5", "6", "7"] * 10 + ["five"]), "quality")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: target 'quality' is numeric except for values like 'five'; ...
+    """
+    import pandas as pd
+
+    text = values.astype(str).str.strip()
+    junk = text[pd.to_numeric(text, errors="coerce").isna()]
+    if 0 < len(junk) <= 0.05 * len(text) and junk.nunique() < text.nunique():
+        example = junk.iloc[0]
+        raise DataError(
+            f"target {name!r} is numeric except for values like {example!r}; fix or remove "
+            f"those rows, add --na-values {example!r} if it marks a missing value, or give "
+            "--task multiclass to treat every value as a class label"
+        )
+
+
 def _task_from_values(values: pd.Series, distinct: int, numeric: bool) -> str:
     if distinct == 2:
         return "binary"
@@ -152,6 +180,11 @@ class TargetEncoder:
             y = values.astype(float).to_numpy()
             if not np.all(np.isfinite(y)):
                 raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
+            if np.abs(y).max() > FLOAT32_RANGE:
+                raise DataError(
+                    f"target {target.name!r} holds {np.abs(y).max():.3g}, beyond the float32 "
+                    "range the model computes in; fix the value or rescale the column"
+                )
             self.center_, self.spread_ = center_spread(y, self.scale)
             self.classes_ = None
             self.baseline_ = [float(y.mean())]  # the naive model: predict the training mean
