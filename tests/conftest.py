@@ -65,7 +65,10 @@ class Cli:
         return self(*shlex.split(command), input=input)
 
     def train(self, data: Path, target: str, out: Path, options: str = "") -> Path:
-        """Trains quietly (tiny model by default) and returns the run directory."""
+        """Trains quietly and returns the run directory; with the plain recipe (the
+        course's Keras defaults) unless ``options`` name another."""
+        if "--recipe" not in options:
+            options += " --recipe plain"
         result = self.line(f"train {data} --target {target} --out {out} --verbose 0 {options}")
         assert result.exit_code == 0, result.stderr
         return out

@@ -2,7 +2,7 @@
 strict typed manifest."""
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from tabnet_cli.manifest import RunManifest
 from tabnet_cli.typed import SchemaError
 
 GOLDEN = Path(__file__).parent / "golden"
+V1_ARCH = ("layers", "activation", "dropout", "batchnorm")
 # history.csv files written by tabnet 0.1 (before the stages existed) with these options
 GOLDEN_RUNS = {
     "diabetes": "sample_data/diabetes.csv --target progression --layers 16,8 --epochs 4 "
@@ -34,7 +35,7 @@ GOLDEN_RUNS = {
 @pytest.mark.parametrize("name", sorted(GOLDEN_RUNS))
 def test_history_is_the_same_as_before_the_stages(cli, tmp_path, name):
     out = tmp_path / name
-    result = cli.line(f"train {GOLDEN_RUNS[name]} --verbose 0 --out {out}")
+    result = cli.line(f"train {GOLDEN_RUNS[name]} --recipe plain --verbose 0 --out {out}")
     assert result.exit_code == 0, result.stderr
     now, before = pd.read_csv(out / "history.csv"), pd.read_csv(GOLDEN / f"{name}.history.csv")
     assert list(now.columns) == list(before.columns)
@@ -50,7 +51,9 @@ def test_cli_defaults_come_from_the_configs(cli):
     result = cli("train", "--help")
     assert result.exit_code == 0
     defaults = run_config({"target": "y", "layers": "256,256"})
-    assert defaults == RunConfig(DataConfig(target="y"))  # the CLI adds nothing of its own
+    plain = RunConfig(DataConfig(target="y"))
+    # the CLI adds nothing of its own
+    assert (defaults.data, defaults.arch, defaults.train) == (plain.data, plain.arch, plain.train)
     assert TrainConfig().loss == "auto"
 
 
@@ -171,15 +174,21 @@ def test_a_damaged_manifest_is_one_line_through_the_cli(cli, manifest_run, regre
 
 
 def test_runs_of_format_1_still_load(manifest_run, regression_csv):
-    def to_version_1(manifest):
+    def to_version_1(manifest):  # as tabnet 0.1 wrote it: no setting added since
         arch = manifest["model"].pop("arch")
-        manifest["model"].update(arch)
+        manifest["model"].update({k: arch[k] for k in V1_ARCH})
+        manifest["data_config"].pop("clip")
+        manifest["preprocessing"]["features"].pop("clip")
+        for key in ("schedule", "warmup", "beta2", "label_smoothing"):
+            manifest["train_config"].pop(key)
+        manifest.pop("recipe")
+        manifest.pop("explicit")
         manifest["format_version"] = 1
 
     before = load_run(manifest_run)
     _edit(manifest_run, to_version_1)
     after = load_run(manifest_run)
-    assert after.manifest == before.manifest
+    assert after.manifest == replace(before.manifest, explicit=())
 
 
 def test_manifest_round_trips_through_json(trained_regression):

@@ -13,12 +13,23 @@ from tabnet_cli.model import build_mlp, tensor_shapes
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize(("batchnorm", "dropout"), [(False, 0.0), (True, 0.3)])
-def test_numpy_forward_matches_torch(activation, batchnorm, dropout):
-    arch = ArchConfig(layers=(16, 8), activation=activation, batchnorm=batchnorm, dropout=dropout)
+@pytest.mark.parametrize(
+    ("batchnorm", "dropout", "feature_scale"), [(False, 0.0, False), (True, 0.3, True)]
+)
+def test_numpy_forward_matches_torch(activation, batchnorm, dropout, feature_scale):
+    arch = ArchConfig(
+        layers=(16, 8),
+        activation=activation,
+        batchnorm=batchnorm,
+        dropout=dropout,
+        feature_scale=feature_scale,
+    )
     config = ModelConfig(n_inputs=7, n_outputs=3, arch=arch)
     torch.manual_seed(0)
     model = build_mlp(config)
+    if feature_scale:
+        with torch.no_grad():  # learned scales are not all 1
+            model[0].weight.uniform_(-2, 2)
     x = torch.randn(64, 7)
     model.train()
     for _ in range(3):  # give batch norm non-trivial running statistics

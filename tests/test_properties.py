@@ -112,7 +112,9 @@ def test_overflowing_metrics_are_saved_as_null(cli, tmp_path):
         {"a": [np.nan, 0.0, 0.0, 1.0], "y": [1.0, 1.329455e-24, 0.0, 3.866914e-131]}
     ).to_csv(path, index=False)
     out = tmp_path / "run"
-    result = cli.line(f"train {path} --target y --epochs 1 --layers 4 --batch-size 4 --out {out}")
+    result = cli.line(
+        f"train {path} --target y --epochs 1 --layers 4 --batch-size 4 --out {out} --recipe plain"
+    )
     assert result.exit_code == 0, (result.stderr, result.exception)
     metrics = json.loads((out / "metrics.json").read_text())
     assert None in metrics["best"].values()  # the overflowed figure, as null

@@ -14,7 +14,8 @@ from tests.conftest import assert_user_error
 def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):
     out = tmp_path / "run"
     result = cli.line(
-        f"train {regression_csv} --target y --layers 8,4 --epochs 4 --out {out} --verbose 2"
+        f"train {regression_csv} --target y --layers 8,4 --epochs 4 --out {out} --verbose 2 "
+        "--recipe plain"
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out)  # the run directory is the command's result
@@ -59,7 +60,7 @@ def test_mae_metrics_are_in_original_units_and_loss_in_scaled_units(cli, regress
     out = tmp_path / "run"
     cli.line(
         f"train {regression_csv} --target y --layers 8 --epochs 3 --target-scale minmax --out "
-        f"{out} --verbose 0"
+        f"{out} --verbose 0 --recipe plain"
     )
     manifest = json.loads((out / "model.json").read_text())
     spread = manifest["preprocessing"]["target"]["spread"]

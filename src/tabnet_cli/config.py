@@ -14,12 +14,25 @@ from typing import Any
 
 from tabnet_cli.errors import TabnetError
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu", "selu", "leaky_relu", "linear")
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "silu",
+    "mish",
+    "linear",
+)
 LOSSES = ("auto", "mae", "mse", "huber", "bce", "crossentropy")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCALES = ("minmax", "standard", "none")
+SCALES = ("minmax", "standard", "robust", "none")
+CLIPS = ("none", "smooth")
 TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
+SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 
 
@@ -80,8 +93,9 @@ class _Config:
 
 @dataclass(frozen=True)
 class ArchConfig(_Config):
-    """The hidden stack: Dense layers of ``layers`` widths, each followed by optional batch
-    normalization, the activation and optional dropout.
+    """The network: an optional learnable per-input scale, Dense layers of ``layers``
+    widths, each followed by optional batch normalization, the activation and optional
+    dropout, then the output layer.
 
     Example:
         >>> ArchConfig(layers=(512, 512, 512)).activation
@@ -92,6 +106,8 @@ class ArchConfig(_Config):
     activation: str = "relu"
     dropout: float = 0.0
     batchnorm: bool = False
+    feature_scale: bool = False  # a learnable scale per input before the first layer
+    zero_init_last: bool = False  # the output layer starts at zero (RealMLP, TabM)
 
     def __post_init__(self) -> None:
         if any(width < 1 for width in self.layers):
@@ -133,8 +149,12 @@ class TrainConfig(_Config):
     huber_delta: float = 1.0
     optimizer: str = "adam"
     lr: float = 1e-3
+    schedule: str = "constant"  # cosine: from lr down to 0 over the epochs, after warm-up
+    warmup: float = 0.0  # share of all steps spent raising the learning rate from 0
     weight_decay: float = 0.0
     momentum: float = 0.9
+    beta2: float = 0.999  # Adam's second-moment decay; 0.95 adapts faster (RealMLP)
+    label_smoothing: float = 0.0
     batch_size: int = 64
     epochs: int = 200
     patience: int = 20
@@ -148,6 +168,10 @@ class TrainConfig(_Config):
         check_choice("loss", self.loss, LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("device", self.device, DEVICES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_range("warmup", self.warmup, 0.0, 1.0, closed="low")
+        check_range("beta2", self.beta2, 0.0, 1.0)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, closed="low")
         check_range("huber_delta", self.huber_delta, 0.0, math.inf)
         check_range("lr", self.lr, 0.0, math.inf)
         check_range("weight_decay", self.weight_decay, 0.0, math.inf, closed="low")
@@ -171,6 +195,7 @@ class DataConfig(_Config):
     target: str
     task: str = "auto"
     scale: str = "standard"
+    clip: str = "none"
     target_scale: str = "standard"
     validation_split: float = 0.2
     validation_data: str | None = None
@@ -185,35 +210,43 @@ class DataConfig(_Config):
             raise ConfigError("--target must name a column")
         check_choice("task", self.task, TASKS)
         check_choice("scale", self.scale, SCALES)
+        check_choice("clip", self.clip, CLIPS)
         check_choice("target_scale", self.target_scale, SCALES)
         check_range("validation_split", self.validation_split, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
 class RunConfig(_Config):
-    """Every setting of a training run, in three sections.
+    """Every setting of a training run, in three sections, with the recipe that fills
+    the settings not listed in ``explicit`` (see ``recipes.py``).
 
     Example:
-        >>> RunConfig.from_options({"target": "y", "lr": 0.01, "layers": (8,)}).train.lr
-        0.01
+        >>> config = RunConfig.from_options({"target": "y", "lr": 0.01, "layers": (8,)})
+        >>> config.train.lr, config.explicit
+        (0.01, ('layers', 'lr', 'target'))
     """
 
     data: DataConfig
     arch: ArchConfig = field(default_factory=ArchConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    recipe: str = "auto"
+    explicit: tuple[str, ...] = ()  # settings the user gave, which the recipe leaves alone
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> RunConfig:
-        """Distributes flat option values (``lr``, ``layers``...) to their sections; a name
-        that belongs to no section is a bug in the caller."""
+    def from_options(
+        cls, options: dict[str, Any], recipe: str = "auto", explicit: tuple[str, ...] | None = None
+    ) -> RunConfig:
+        """Distributes flat option values (``lr``, ``layers``...) to their sections;
+        ``explicit`` defaults to every option given. A name that belongs to no section is
+        a bug in the caller."""
         sections = {"data": DataConfig, "arch": ArchConfig, "train": TrainConfig}
         names = {key: {f.name for f in fields(kind)} for key, kind in sections.items()}
         unknown = set(options) - set().union(*names.values())
         if unknown:
             raise TypeError(f"not a run setting: {', '.join(sorted(unknown))}")
-        return cls(
-            **{
-                key: kind(**{k: v for k, v in options.items() if k in names[key]})
-                for key, kind in sections.items()
-            }
-        )
+        built = {
+            key: kind(**{k: v for k, v in options.items() if k in names[key]})
+            for key, kind in sections.items()
+        }
+        given = sorted(options) if explicit is None else sorted(explicit)
+        return cls(**built, recipe=recipe, explicit=tuple(given))

@@ -56,7 +56,7 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
             f"--monitor {config.monitor} is not recorded for a {prepared.task} task; "
             f"choose one of {', '.join(monitors(prepared.task))}"
         )
-    return replace(config, loss=prepared.loss)
+    return replace(config, loss=prepared.loss if config.loss == "auto" else config.loss)
 
 
 def train(

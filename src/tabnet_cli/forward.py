@@ -36,6 +36,8 @@ ACTIVATIONS = {
         _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
     ).astype(np.float32),
     "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x).astype(np.float32),
+    "silu": lambda x: (x * _sigmoid(x)).astype(np.float32),
+    "mish": lambda x: (x * np.tanh(np.logaddexp(0, x))).astype(np.float32),
     "linear": lambda x: x,
 }
 
@@ -59,6 +61,8 @@ class NumpyMLP:
             if kind == "linear":
                 matrix = np.ascontiguousarray(weights[f"{index}.weight"].T)
                 self.steps.append(("linear", matrix, weights[f"{index}.bias"]))
+            elif kind == "scale":
+                self.steps.append(("multiply", weights[f"{index}.weight"], None))
             elif kind == "batchnorm":
                 scale = weights[f"{index}.weight"] / np.sqrt(
                     weights[f"{index}.running_var"] + BATCHNORM_EPS
@@ -75,6 +79,8 @@ class NumpyMLP:
                 out = out @ first + second
             elif kind == "affine":
                 out = out * first + second
+            elif kind == "multiply":
+                out = out * first
             else:
                 out = first(out)
         return out

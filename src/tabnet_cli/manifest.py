@@ -18,6 +18,7 @@ FORMAT = "tabnet-run"
 FORMAT_VERSION = 2
 Task = Literal["regression", "binary", "multiclass"]
 Label = str | int | float | bool
+Scale = Literal["minmax", "standard", "robust", "none"]
 
 
 def _finite(where: str, *values: float) -> None:
@@ -59,10 +60,11 @@ class IgnoredColumn:
 class FeatureState:
     """The fitted feature preprocessing (``preprocess.FeatureEncoder.state()``)."""
 
-    scale: Literal["minmax", "standard", "none"]
+    scale: Scale
     numeric: tuple[NumericColumn, ...]
     categorical: tuple[CategoricalColumn, ...]
     ignored: tuple[IgnoredColumn, ...]
+    clip: Literal["none", "smooth"] = "none"
 
     @property
     def n_inputs(self) -> int:
@@ -75,7 +77,7 @@ class TargetState:
     """The fitted target encoding (``targets.TargetEncoder.state()``)."""
 
     task: Task
-    scale: Literal["minmax", "standard", "none"]
+    scale: Scale
     center: float
     spread: float
     classes: tuple[Label, ...] | None
@@ -138,6 +140,8 @@ class RunManifest:
     data: Provenance
     versions: dict[str, str]
     created: str
+    recipe: Literal["auto", "plain"] = "plain"  # runs from before recipes were plain
+    explicit: tuple[str, ...] = ()  # the settings the user gave; the recipe chose the rest
 
     def __post_init__(self) -> None:
         if self.preprocessing.features.n_inputs != self.model.n_inputs:

@@ -9,34 +9,38 @@ from __future__ import annotations
 import numpy as np
 
 from tabnet_cli.artifact import LoadedRun
+from tabnet_cli.config import TrainConfig
 
 
-def run_loss(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray) -> float:
+def run_loss(config: TrainConfig, task: str, raw: np.ndarray, encoded: np.ndarray) -> float:
     """The run's training loss on these rows, in model units (as ``val_loss``): the
-    formulas of PyTorch's L1, MSE, Huber, BCE-with-logits and cross-entropy losses.
+    formulas of PyTorch's L1, MSE, Huber, BCE-with-logits and cross-entropy losses, with
+    the run's label smoothing.
 
     Example:
-        >>> class Run: task, loss = "binary", "bce"
-        >>> round(run_loss(Run, np.array([[0.0]]), np.array([1.0])), 4)  # log(2)
+        >>> round(run_loss(TrainConfig(loss="bce"), "binary", np.array([[0.0]]),
+        ...     np.array([1.0])), 4)  # log(2)
         0.6931
     """
-    output = raw.astype(np.float64)
-    if run.task == "multiclass":
+    output, smoothing = raw.astype(np.float64), config.label_smoothing
+    if task == "multiclass":
         top = output.max(axis=1, keepdims=True)
-        log_total = top[:, 0] + np.log(np.exp(output - top).sum(axis=1))
-        picked = output[np.arange(len(output)), encoded.astype(np.int64)]
-        return float(np.mean(log_total - picked))
+        log_probs = output - (top + np.log(np.exp(output - top).sum(axis=1, keepdims=True)))
+        picked = log_probs[np.arange(len(output)), encoded.astype(np.int64)]
+        # PyTorch: (1 - e) * NLL + e * mean over classes of -log p
+        return float(np.mean(-(1 - smoothing) * picked - smoothing * log_probs.mean(axis=1)))
     output, target = output.reshape(-1), encoded.astype(np.float64)
-    if run.task == "binary":
+    if task == "binary":
+        soft = target * (1 - smoothing) + 0.5 * smoothing
         return float(
-            np.mean(np.maximum(output, 0) - output * target + np.log1p(np.exp(-np.abs(output))))
+            np.mean(np.maximum(output, 0) - output * soft + np.log1p(np.exp(-np.abs(output))))
         )
     error = np.abs(output - target)
-    if run.loss == "mae":
+    if config.loss == "mae":
         return float(error.mean())
-    if run.loss == "mse":
+    if config.loss == "mse":
         return float(np.square(error).mean())
-    delta = run.manifest.train_config.huber_delta
+    delta = config.huber_delta
     return float(np.where(error < delta, 0.5 * error**2, delta * (error - 0.5 * delta)).mean())
 
 
@@ -60,7 +64,12 @@ def score(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarra
         {'model': 0.41, 'baseline': -0.002}
     """
     baseline = _baseline_raw(run, len(raw))
-    metrics = {"loss": _pair(run_loss(run, raw, encoded), run_loss(run, baseline, encoded))}
+    config, task = run.manifest.train_config, run.task
+    metrics = {
+        "loss": _pair(
+            run_loss(config, task, raw, encoded), run_loss(config, task, baseline, encoded)
+        )
+    }
     if run.task == "regression":
         model_values = _regression(truth, run.target.decode(raw))
         base_values = _regression(truth, run.target.decode(baseline))

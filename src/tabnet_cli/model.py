@@ -31,6 +31,8 @@ def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     def add(kind: str, **details) -> None:
         plan.append((str(len(plan)), kind, details))
 
+    if arch.feature_scale:
+        add("scale", width=width_in)
     for width in arch.layers:
         add("linear", n_in=width_in, n_out=width)
         if arch.batchnorm:
@@ -56,6 +58,8 @@ def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]
         if kind == "linear":
             shapes[f"{index}.weight"] = ((details["n_out"], details["n_in"]), "float32")
             shapes[f"{index}.bias"] = ((details["n_out"],), "float32")
+        elif kind == "scale":
+            shapes[f"{index}.weight"] = ((details["width"],), "float32")
         elif kind == "batchnorm":
             for name in ("weight", "bias", "running_mean", "running_var"):
                 shapes[f"{index}.{name}"] = ((details["width"],), "float32")
@@ -80,16 +84,8 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
     """
     from torch import nn
 
-    activations = {
-        "relu": nn.ReLU,
-        "tanh": nn.Tanh,
-        "sigmoid": nn.Sigmoid,
-        "gelu": nn.GELU,
-        "elu": nn.ELU,
-        "selu": nn.SELU,
-        "leaky_relu": nn.LeakyReLU,
-        "linear": nn.Identity,
-    }
+    from tabnet_cli.layers import ACTIVATION_MODULES, FeatureScale
+
     modules: list[nn.Module] = []
     for _, kind, details in layer_plan(config):
         if kind == "linear":
@@ -97,10 +93,14 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
             nn.init.xavier_uniform_(linear.weight)
             nn.init.zeros_(linear.bias)
             modules.append(linear)
+        elif kind == "scale":
+            modules.append(FeatureScale(details["width"]))
         elif kind == "batchnorm":
             modules.append(nn.BatchNorm1d(details["width"]))
         elif kind == "activation":
-            modules.append(activations[details["name"]]())
+            modules.append(ACTIVATION_MODULES[details["name"]]())
         else:
             modules.append(nn.Dropout(details["rate"]))
+    if config.arch.zero_init_last:
+        nn.init.zeros_(modules[-1].weight)  # the first predictions are the bias: the mean
     return nn.Sequential(*modules)

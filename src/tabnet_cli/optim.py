@@ -9,6 +9,8 @@ own and only the bookkeeping is skipped.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.optim.adam import adam
 
@@ -29,9 +31,17 @@ class FunctionalAdam:
         1
     """
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0, decoupled: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+        beta2: float = 0.999,
+    ):
         self.params = [p for p in params if p.requires_grad]
         self.lr, self.weight_decay, self.decoupled = lr, weight_decay, decoupled
+        self.beta2 = beta2
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
         device = self.params[0].device if self.params else torch.device("cpu")
@@ -68,7 +78,7 @@ class FunctionalAdam:
             decoupled_weight_decay=self.decoupled,
             amsgrad=False,
             beta1=0.9,
-            beta2=0.999,
+            beta2=self.beta2,
             lr=self.lr,
             weight_decay=self.weight_decay,
             eps=EPSILON,
@@ -86,7 +96,35 @@ def make_optimizer(params, config: TrainConfig):
     """
     name, lr, decay = config.optimizer, config.lr, config.weight_decay
     if name in ("adam", "adamw"):
-        return FunctionalAdam(params, lr, decay, decoupled=name == "adamw")
+        return FunctionalAdam(params, lr, decay, decoupled=name == "adamw", beta2=config.beta2)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=decay)
     return torch.optim.RMSprop(params, lr=lr, weight_decay=decay, eps=EPSILON)
+
+
+def set_lr(optimizer, lr: float) -> None:
+    """Sets the learning rate of any optimizer made by ``make_optimizer``."""
+    if isinstance(optimizer, FunctionalAdam):
+        optimizer.lr = lr
+    else:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+
+
+def scheduled_lr(config: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) of ``total_steps``: a linear
+    warm-up over the first ``warmup`` share of steps, then constant or a half cosine that
+    nears 0 at the last step.
+
+    Example:
+        >>> config = TrainConfig(lr=1.0, schedule="cosine", warmup=0.1)
+        >>> [round(scheduled_lr(config, s, 10), 3) for s in (0, 1, 5, 9)]
+        [1.0, 1.0, 0.587, 0.03]
+    """
+    warm = int(config.warmup * total_steps)
+    if step < warm:
+        return config.lr * (step + 1) / warm
+    if config.schedule == "constant":
+        return config.lr
+    progress = (step - warm) / max(total_steps - warm, 1)
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))

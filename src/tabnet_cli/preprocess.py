@@ -58,8 +58,9 @@ class FeatureEncoder:
         [{'name': 'k', 'reason': 'constant'}]
     """
 
-    def __init__(self, scale: str = "standard"):
+    def __init__(self, scale: str = "standard", clip: str = "none"):
         self.scale = scale
+        self.clip = clip  # "smooth": x / sqrt(1 + (x/3)^2) after scaling (RealMLP)
 
     def fit(
         self,
@@ -153,6 +154,8 @@ class FeatureEncoder:
                     report.missing[spec["name"]] += int(missing.sum())
                 values = np.where(missing, spec["median"], values)
             scaled = (values - spec["center"]) / spec["spread"]
+            if self.clip == "smooth":
+                scaled = smooth_clip(scaled)
             _refuse_overflow(spec["name"], values, scaled)
             out[:, position] = scaled
             position += 1
@@ -202,6 +205,7 @@ class FeatureEncoder:
     def state(self) -> dict:
         return {
             "scale": self.scale,
+            "clip": self.clip,
             "numeric": self.numeric_,
             "categorical": self.categorical_,
             "ignored": self.ignored_,
@@ -209,11 +213,26 @@ class FeatureEncoder:
 
     @classmethod
     def from_state(cls, state: dict) -> FeatureEncoder:
-        encoder = cls(state["scale"])
+        encoder = cls(state["scale"], state.get("clip", "none"))
         encoder.numeric_ = list(state["numeric"])
         encoder.categorical_ = list(state["categorical"])
         encoder.ignored_ = list(state["ignored"])
         return encoder
+
+
+def smooth_clip(x: np.ndarray) -> np.ndarray:
+    """``x / sqrt(1 + (x/3)^2)``: the identity near 0, bounded by +-3, smooth everywhere
+    (RealMLP's smooth clipping), so an outlier far outside the training range reaches the
+    network as about 3, not as a huge input.
+
+    Example:
+        >>> smooth_clip(np.array([0.0, 1.0, 3.0, 1e300, -np.inf])).round(4).tolist()
+        [0.0, 0.9487, 2.1213, 3.0, -3.0]
+    """
+    # beyond 1e15 the result is +-3 to double precision; clipping first avoids (x/3)^2
+    # overflowing to infinity (which would give 0)
+    bounded = np.clip(x, -1e15, 1e15)
+    return bounded / np.sqrt(1.0 + np.square(bounded / 3.0))
 
 
 def outlier_note(name: str, present: np.ndarray, spread: float) -> str | None:

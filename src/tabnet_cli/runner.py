@@ -21,6 +21,7 @@ from tabnet_cli.config import RunConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
 from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
+from tabnet_cli.recipes import resolve_data, resolve_training
 from tabnet_cli.sources import STDIN
 
 if TYPE_CHECKING:
@@ -61,10 +62,12 @@ def train_run(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    config = resolve_data(config)
     table = read_source(source, config.data)
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     del table, split  # the matrices are all training needs
+    config = resolve_training(config, len(prepared.x_train), prepared.task)
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
@@ -102,6 +105,8 @@ def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> Run
         data_config=config.data,
         train_config=fitted.train_config,
         data=prepared.provenance,
+        recipe=config.recipe,  # type: ignore[arg-type]
+        explicit=config.explicit,
         versions=_versions(),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

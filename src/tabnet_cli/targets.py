@@ -273,16 +273,24 @@ def _sort_key(labels: dict[str, Any]):
 
 
 def center_spread(values: np.ndarray, scale: str) -> tuple[float, float]:
-    """Centre and spread for min-max or standard scaling (spread 1 for a constant).
+    """Centre and spread for min-max, standard or robust scaling (spread 1 for a
+    constant). Robust scaling (median and interquartile range, as RealMLP's) keeps a few
+    extreme values from squashing the rest; a column with a zero IQR (mostly one value)
+    falls back to half its range.
 
     Example:
         >>> center_spread(np.array([3.0, 8.0]), "minmax")
         (3.0, 5.0)
+        >>> center_spread(np.array([1.0, 2.0, 3.0, 4.0, 1e9]), "robust")
+        (3.0, 2.0)
     """
     if scale == "minmax":
         center, spread = float(values.min()), float(values.max() - values.min())
     elif scale == "standard":
         center, spread = float(values.mean()), float(values.std())
+    elif scale == "robust":
+        low, center, high = (float(q) for q in np.percentile(values, [25, 50, 75]))
+        spread = high - low or float(values.max() - values.min()) / 2
     else:
         center, spread = 0.0, 1.0
     return center, (spread if spread > 0 else 1.0)

@@ -18,7 +18,7 @@ from torch import nn
 from tabnet_cli.callbacks import Callback, EarlyStopping, History, Logs
 from tabnet_cli.config import TrainConfig
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.optim import make_optimizer
+from tabnet_cli.optim import make_optimizer, scheduled_lr, set_lr
 
 INFERENCE_ROWS = 8192  # rows per validation forward pass: 8 MB of activations per 256 units
 
@@ -37,17 +37,39 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_loss(task: str, loss: str, huber_delta: float = 1.0) -> nn.Module:
+class SmoothedBCEWithLogits(nn.Module):
+    """Binary cross-entropy on logits against targets pulled towards 1/2 by ``smoothing``
+    (``y (1 - e) + e / 2``), as Keras' ``label_smoothing`` does.
+
+    Example:
+        >>> loss = SmoothedBCEWithLogits(0.1)
+        >>> round(loss(torch.tensor([0.0]), torch.tensor([1.0])).item(), 4)  # log(2)
+        0.6931
+    """
+
+    def __init__(self, smoothing: float):
+        super().__init__()
+        self.smoothing = smoothing
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        soft = target * (1.0 - self.smoothing) + 0.5 * self.smoothing
+        return nn.functional.binary_cross_entropy_with_logits(output, soft)
+
+
+def make_loss(config: TrainConfig, task: str) -> nn.Module:
     """The loss module for a task; classification losses take logits.
 
     Example:
-        >>> make_loss("regression", "mae")
+        >>> make_loss(TrainConfig(loss="mae"), "regression")
         L1Loss()
     """
     if task == "binary":
+        if config.label_smoothing:
+            return SmoothedBCEWithLogits(config.label_smoothing)
         return nn.BCEWithLogitsLoss()
     if task == "multiclass":
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    loss, huber_delta = config.loss, config.huber_delta
     return {"mae": nn.L1Loss, "mse": nn.MSELoss}.get(
         loss, lambda: nn.HuberLoss(delta=huber_delta)
     )()
@@ -145,15 +167,26 @@ class _Job:
     task: str
     spread: float
     batch_listeners: list[Callback]
+    steps_done: int = 0
+
+    def _schedule(self, steps_per_epoch: int) -> None:
+        """Sets the learning rate of the next optimizer step (warm-up, cosine)."""
+        config = self.config
+        if config.schedule != "constant" or config.warmup > 0:
+            total = config.epochs * steps_per_epoch
+            set_lr(self.optimizer, scheduled_lr(config, self.steps_done, total))
+        self.steps_done += 1
 
     def train_epoch(self) -> Logs:
         """One pass over the training rows in a seeded random order."""
         model, (x, y), batch = self.model, self.train, self.config.batch_size
         model.train()
         rows = x.shape[0]
-        record = _EpochRecord(rows, math.ceil(rows / batch), x.device)
+        steps = math.ceil(rows / batch)
+        record = _EpochRecord(rows, steps, x.device)
         order = torch.randperm(rows, generator=self.generator).to(x.device)
         for step, start in enumerate(range(0, rows, batch), start=1):
+            self._schedule(steps)
             index = order[start : start + batch]
             output = _outputs(model, x.index_select(0, index), self.task)
             loss = self.loss_fn(output, y.index_select(0, index))
@@ -223,7 +256,7 @@ def fit(
     job = _Job(
         model,
         make_optimizer(model.parameters(), config),
-        make_loss(task, config.loss, config.huber_delta),
+        make_loss(config, task),
         torch.Generator().manual_seed(config.seed),
         train,
         valid,

@@ -10,19 +10,22 @@ import typer
 
 from tabnet_cli.config import (
     ACTIVATIONS,
+    CLIPS,
     DEVICES,
     LOSSES,
     OPTIMIZERS,
     SCALES,
+    SCHEDULES,
     TASKS,
     ArchConfig,
     RunConfig,
 )
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
-COMMAND_ONLY = ("data", "out", "verbose", "plot")
+COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe")
 NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values")
 
 
@@ -66,12 +69,14 @@ def split_names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def run_config(options: dict[str, Any]) -> RunConfig:
-    """The run's configs from the command's option values (text lists parsed).
+def run_config(options: dict[str, Any], ctx: typer.Context | None = None) -> RunConfig:
+    """The run's configs from the command's option values (text lists parsed); the
+    options the user typed are ``explicit``: the recipe leaves them alone.
 
     Example:
-        >>> run_config({"target": "y", "layers": "8", "drop": "id"}).arch.layers
-        (8,)
+        >>> config = run_config({"target": "y", "layers": "8", "drop": "id", "recipe": "plain"})
+        >>> config.arch.layers, config.recipe
+        ((8,), 'plain')
     """
     values = {k: v for k, v in options.items() if k not in COMMAND_ONLY}
     if "layers" in values:
@@ -79,7 +84,15 @@ def run_config(options: dict[str, Any]) -> RunConfig:
     for name in NAME_LISTS:
         if name in values:
             values[name] = split_names(values[name])
-    return RunConfig.from_options(values)
+    explicit = None if ctx is None else tuple(n for n in values if _typed(ctx, n))
+    recipe = options.get("recipe", RunConfig.recipe)
+    return RunConfig.from_options(values, recipe=recipe, explicit=explicit)
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (on the command line or by environment)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _option(help_text: str, panel: str | None = None, *names: str, **extra) -> Any:
@@ -87,9 +100,17 @@ def _option(help_text: str, panel: str | None = None, *names: str, **extra) -> A
 
 
 # Typer turns Literal types into choices; the names live once, in config.py.
+Recipe = Annotated[
+    Literal[RECIPES],  # type: ignore[valid-type]
+    _option("Defaults to start from: auto (RealMLP-style) or plain (the course's Keras).", None),
+]
 Target = Annotated[str, _option("Column to predict.", None, "--target", "-t")]
 Layers = Annotated[str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL)]
 Activation = Annotated[Literal[ACTIVATIONS], _option("Hidden activation.", MODEL)]  # type: ignore[valid-type]
+FeatureScaleOpt = Annotated[
+    bool, _option("A learnable scale per input before the first layer.", MODEL)
+]
+ZeroInitLast = Annotated[bool, _option("Start the output layer at zero.", MODEL)]
 Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL)]
 BatchNorm = Annotated[bool, _option("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
 Loss = Annotated[
@@ -99,6 +120,13 @@ Loss = Annotated[
 HuberDelta = Annotated[float, _option("Huber loss threshold, in scaled target units.", FIT)]
 Optimizer = Annotated[Literal[OPTIMIZERS], _option("Optimizer.", FIT)]  # type: ignore[valid-type]
 LearningRate = Annotated[float, _option("Learning rate.", FIT)]
+Schedule = Annotated[
+    Literal[SCHEDULES],  # type: ignore[valid-type]
+    _option("Learning-rate schedule: constant, or cosine down to 0 over --epochs.", FIT),
+]
+Warmup = Annotated[float, _option("Share of all steps spent raising the rate from 0.", FIT)]
+Beta2 = Annotated[float, _option("Adam's second-moment decay.", FIT)]
+LabelSmoothing = Annotated[float, _option("Label smoothing for classification losses.", FIT)]
 WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT)]
 Momentum = Annotated[float, _option("SGD momentum.", FIT)]
 BatchSize = Annotated[int, _option("Rows per step.", FIT)]
@@ -116,6 +144,10 @@ ValidationData = Annotated[
     str | None, _option("Separate validation file (replaces --validation-split).", DATA)
 ]
 Scale = Annotated[Literal[SCALES], _option("Feature scaling, fitted on training rows.", DATA)]  # type: ignore[valid-type]
+Clip = Annotated[
+    Literal[CLIPS],  # type: ignore[valid-type]
+    _option("smooth: x/sqrt(1+(x/3)^2) after scaling, so outliers stay within +-3.", DATA),
+]
 TargetScale = Annotated[
     Literal[SCALES],  # type: ignore[valid-type]
     _option("Regression target scaling; loss is reported in these units.", DATA),

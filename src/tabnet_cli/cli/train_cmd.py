@@ -12,23 +12,32 @@ from tabnet_cli.cli import options as o
 from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
 from tabnet_cli.config import ArchConfig as A
 from tabnet_cli.config import DataConfig as D
+from tabnet_cli.config import RunConfig as R
 from tabnet_cli.config import TrainConfig as T
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")],
     target: o.Target,
+    recipe: o.Recipe = R.recipe,
     layers: o.Layers = o.DEFAULT_LAYERS,
     activation: o.Activation = A.activation,
     dropout: o.Dropout = A.dropout,
     batchnorm: o.BatchNorm = A.batchnorm,
+    feature_scale: o.FeatureScaleOpt = A.feature_scale,
+    zero_init_last: o.ZeroInitLast = A.zero_init_last,
     loss: o.Loss = T.loss,
     huber_delta: o.HuberDelta = T.huber_delta,
     optimizer: o.Optimizer = T.optimizer,
     lr: o.LearningRate = T.lr,
+    schedule: o.Schedule = T.schedule,
+    warmup: o.Warmup = T.warmup,
     weight_decay: o.WeightDecay = T.weight_decay,
     momentum: o.Momentum = T.momentum,
+    beta2: o.Beta2 = T.beta2,
+    label_smoothing: o.LabelSmoothing = T.label_smoothing,
     batch_size: o.BatchSize = T.batch_size,
     epochs: o.Epochs = T.epochs,
     patience: o.Patience = T.patience,
@@ -38,6 +47,7 @@ def train(
     validation_split: o.ValidationSplit = D.validation_split,
     validation_data: o.ValidationData = D.validation_data,
     scale: o.Scale = D.scale,
+    clip: o.Clip = D.clip,
     target_scale: o.TargetScale = D.target_scale,
     task: o.Task = D.task,
     drop: o.Drop = "",
@@ -61,7 +71,7 @@ def train(
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    config = o.run_config(locals())
+    config = o.run_config(locals(), ctx)
     run_training(data, config, out, verbose, plot)
 
 

@@ -1,0 +1,132 @@
+"""The recipes: each piece of the auto recipe, explicit options winning over it, and the
+plain recipe reproducing the course's Keras workflow."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tabnet_cli.config import ArchConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from tabnet_cli.model import build_mlp
+from tabnet_cli.optim import scheduled_lr
+from tabnet_cli.preprocess import FeatureEncoder, smooth_clip
+from tabnet_cli.recipes import resolve_data, resolve_training
+from tabnet_cli.train import make_loss
+
+
+def test_smooth_clip_is_the_identity_near_zero_and_bounded_by_three():
+    x = np.array([-1e12, -3.0, -0.01, 0.0, 0.01, 3.0, 1e12])
+    y = smooth_clip(x)
+    assert np.all(np.abs(y) <= 3.0) and np.all(np.diff(y) > 0)
+    assert y[2:5] == pytest.approx(x[2:5], abs=1e-5)
+    assert y[-1] == pytest.approx(3.0) and y[0] == pytest.approx(-3.0)
+
+
+def test_robust_scaling_ignores_outliers_and_clipping_bounds_them():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0, 5.0, 9.6e14]})
+    encoder = FeatureEncoder("robust", "smooth").fit(frame)
+    spec = encoder.numeric_[0]
+    assert (spec["center"], spec["spread"]) == (3.5, 2.5)  # median, interquartile range
+    x, _ = encoder.transform(frame)
+    assert x[:5, 0] == pytest.approx(smooth_clip((np.arange(1, 6) - 3.5) / 2.5), abs=1e-6)
+    assert x[5, 0] == pytest.approx(3.0, abs=1e-6)
+    restored = FeatureEncoder.from_state(json.loads(json.dumps(encoder.state())))
+    assert np.array_equal(restored.transform(frame)[0], x)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_near_zero():
+    config = TrainConfig(lr=0.01, schedule="cosine", warmup=0.1)
+    rates = [scheduled_lr(config, step, 100) for step in range(100)]
+    assert rates[:10] == pytest.approx([0.001 * (i + 1) for i in range(10)])
+    assert max(rates) == pytest.approx(0.01) and rates[10] == pytest.approx(0.01)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))
+    assert rates[-1] < 0.0001
+    assert scheduled_lr(TrainConfig(lr=0.01), 50, 100) == 0.01  # constant by default
+
+
+def test_zero_initialised_output_layer_and_feature_scale():
+    arch = ArchConfig(layers=(8,), feature_scale=True, zero_init_last=True)
+    model = build_mlp(ModelConfig(n_inputs=3, n_outputs=2, arch=arch))
+    assert torch.equal(model[0].weight, torch.ones(3))  # the per-input scale starts at 1
+    assert torch.count_nonzero(model[-1].weight) == 0
+    assert torch.count_nonzero(model[1].weight) > 0  # hidden layers keep their init
+    assert torch.equal(model(torch.randn(5, 3)), torch.zeros(5, 2))
+
+
+def test_label_smoothing_losses():
+    smooth = TrainConfig(label_smoothing=0.2)
+    binary = make_loss(smooth, "binary")
+    logits, target = torch.tensor([2.0, -1.0]), torch.tensor([1.0, 0.0])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.tensor([0.9, 0.1])
+    )
+    assert binary(logits, target).item() == pytest.approx(expected.item())
+    assert make_loss(smooth, "multiclass").label_smoothing == 0.2
+
+
+def test_auto_recipe_fills_only_what_the_user_did_not_give():
+    given = RunConfig.from_options({"target": "y", "lr": 0.05, "scale": "minmax"})
+    resolved = resolve_training(resolve_data(given), rows=1000, task="regression")
+    assert resolved.train.lr == 0.05 and resolved.data.scale == "minmax"  # explicit wins
+    assert resolved.data.clip == "smooth" and resolved.train.loss == "mse"
+    assert resolved.train.schedule == "cosine" and resolved.arch.feature_scale
+    plain = RunConfig.from_options({"target": "y"}, recipe="plain")
+    assert resolve_training(resolve_data(plain), 1000, "regression") == plain
+
+
+@pytest.mark.parametrize(
+    ("fixture", "target", "metric"),
+    [
+        ("regression_csv", "y", "mae"),
+        ("binary_csv", "label", "accuracy"),
+        ("multiclass_csv", "kind", "accuracy"),
+    ],
+)
+def test_auto_recipe_end_to_end(cli, tmp_path, request, fixture, target, metric):
+    data = request.getfixturevalue(fixture)
+    out = tmp_path / "run"
+    result = cli.line(f"train {data} --target {target} --epochs 3 --out {out} --verbose 0")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "model.json").read_text())
+    assert manifest["recipe"] == "auto" and manifest["explicit"] == ["epochs", "target"]
+    assert manifest["train_config"]["schedule"] == "cosine"
+    assert manifest["data_config"]["clip"] == "smooth"
+    report = json.loads(cli("evaluate", str(out), str(data), "--json").stdout)
+    assert report["metrics"][metric]["model"] is not None
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 3
+    predictions = cli("predict", str(out), str(data))
+    assert predictions.exit_code == 0 and len(predictions.stdout.splitlines()) == (
+        len(pd.read_csv(data)) + 1
+    )
+
+
+def test_evaluate_reproduces_val_loss_with_label_smoothing(cli, binary_csv, tmp_path):
+    out = tmp_path / "run"
+    cli.line(
+        f"train {binary_csv} --target label --epochs 2 --out {out} --verbose 0 "
+        "--validation-data " + str(binary_csv)
+    )
+    history = pd.read_csv(out / "history.csv")
+    kept = json.loads((out / "metrics.json").read_text())["kept_epoch"]
+    report = json.loads(cli("evaluate", str(out), str(binary_csv), "--json").stdout)
+    expected = history.loc[history.epoch == kept, "val_loss"].item()
+    assert report["metrics"]["loss"]["model"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_outlier_at_predict_time_is_clipped_under_the_auto_recipe(cli, regression_csv, tmp_path):
+    out = cli.train(regression_csv, "y", tmp_path / "run", "--recipe auto --epochs 2")
+    frame = pd.read_csv(regression_csv).head(5)
+    frame.loc[0, "a"] = 1e300
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    result = cli("predict", str(out), str(tmp_path / "new.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert np.isfinite(pd.read_csv(pd.io.common.StringIO(result.stdout))["y"]).all()
+
+
+def test_plain_recipe_keeps_the_course_defaults():
+    config = RunConfig(DataConfig(target="y"), recipe="plain")
+    assert config.arch == ArchConfig() and config.train.optimizer == "adam"
+    assert config.data.scale == "standard" and config.train.schedule == "constant"
