@@ -163,6 +163,7 @@ class TrainConfig(_Config):
     restore_best_weights: bool = True
     seed: int = 0
     device: str = "auto"
+    threads: int = 0  # CPU threads per step; 0 = from the step's work and the free cores
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSSES)
@@ -181,6 +182,7 @@ class TrainConfig(_Config):
         check_range("epochs", self.epochs, 1, math.inf, closed="low")
         check_range("patience", self.patience, 0, math.inf, closed="low")
         check_range("seed", self.seed, 0, MAX_SEED, closed="low high")
+        check_range("threads", self.threads, 0, 4096, closed="low high")
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ def train(
     )
     torch.manual_seed(config.seed)
     model = build_mlp(model_config).to(device)
+    threads = _set_threads(model_config, config, device)
 
     def tensors(x, y):
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
@@ -100,6 +101,7 @@ def train(
         target_spread=prepared.targets.spread_,
         callbacks=list(callbacks),
     )
+    result.extra["threads"] = threads
     if result.epochs_run == 0:
         if result.stop_reason == "interrupted":
             raise KeyboardInterrupt
@@ -108,6 +110,21 @@ def train(
             "Try a lower --lr, --scale standard or --target-scale standard"
         )
     return Fitted(model.cpu(), model_config, config, result)
+
+
+def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:
+    """Sets PyTorch's CPU threads for this run's steps (see threads.py); 0 on a GPU."""
+    from tabnet_cli.model import layer_plan
+    from tabnet_cli.threads import choose_threads
+
+    if device.type != "cpu":
+        return 0
+    weights = sum(
+        d["n_in"] * d["n_out"] for _, kind, d in layer_plan(model_config) if kind == "linear"
+    )
+    threads = choose_threads(config.batch_size * weights, config.threads)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def summarize(fitted: Fitted, prepared: Prepared) -> dict[str, Any]:
@@ -127,6 +144,7 @@ def summarize(fitted: Fitted, prepared: Prepared) -> dict[str, Any]:
         "best_value": stopper.best,
         "train_seconds": round(result.seconds, 4),
         "seconds_per_epoch": round(result.seconds / max(result.epochs_run, 1), 6),
+        "threads": result.extra.get("threads", 0),
         "train_rows": prepared.provenance.train_rows,
         "validation_rows": prepared.provenance.validation_rows,
         "best": {k: v[best_row] for k, v in history.history.items()},

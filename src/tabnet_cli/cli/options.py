@@ -159,6 +159,7 @@ Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
 Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
 NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
+Threads = Annotated[int, _option("CPU threads per step; 0 = from the work and the free cores.")]
 Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

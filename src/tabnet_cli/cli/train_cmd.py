@@ -57,6 +57,7 @@ def train(
     na_values: o.NaValues = "",
     seed: o.Seed = T.seed,
     device: o.Device = T.device,
+    threads: o.Threads = T.threads,
     out: Annotated[
         Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
     ] = None,
