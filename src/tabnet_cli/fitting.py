@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import ArchConfig, ModelConfig, TrainConfig
+from tabnet_cli.distributed import Rank
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.prepare import Prepared
 from tabnet_cli.train import FitResult, fit, select_device
@@ -65,8 +67,10 @@ def train(
     config: TrainConfig,
     callbacks: Sequence[Callback] = (),
     device: torch.device | None = None,
+    rank: Rank | None = None,
 ) -> Fitted:
-    """Trains a new network on ``prepared``; the returned model lives on the CPU.
+    """Trains a new network on ``prepared``; the returned model lives on the CPU. With a
+    ``rank`` (under torchrun), trains on that rank's shard of the rows with DDP.
 
     Example:
         >>> from tabnet_cli.config import DataConfig
@@ -88,18 +92,25 @@ def train(
     torch.manual_seed(config.seed)
     model = build_mlp(model_config).to(device)
     threads = _set_threads(model_config, config, device)
+    net, fit_config, reduce = model, config, None
+    if rank is not None:  # data-parallel: this rank's rows, gradients averaged by DDP
+        from torch.nn.parallel import DistributedDataParallel
 
-    def tensors(x, y):
-        return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        from tabnet_cli.distributed import reduce_means
 
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        # the global batch stays --batch-size, so an epoch has as many steps as alone
+        fit_config = replace(config, batch_size=max(1, config.batch_size // rank.world))
+        reduce = reduce_means
     result = fit(
-        model,
-        tensors(prepared.x_train, prepared.y_train),
-        tensors(prepared.x_valid, prepared.y_valid),
-        config,
+        net,
+        _tensors(prepared.x_train, prepared.y_train, device, rank),
+        _tensors(prepared.x_valid, prepared.y_valid, device, rank),
+        fit_config,
         prepared.task,
         target_spread=prepared.targets.spread_,
         callbacks=list(callbacks),
+        reduce=reduce,
     )
     result.extra["threads"] = threads
     if result.epochs_run == 0:
@@ -110,6 +121,15 @@ def train(
             "Try a lower --lr, --scale standard or --target-scale standard"
         )
     return Fitted(model.cpu(), model_config, config, result)
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):
+    if rank is not None:
+        from tabnet_cli.distributed import shard
+
+        rows = shard(np.arange(len(x)), rank)
+        x, y = x[rows], y[rows]
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
 
 def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:

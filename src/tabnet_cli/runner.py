@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tabnet_cli import __version__
+from tabnet_cli import __version__, distributed
 from tabnet_cli.artifact import next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import RunConfig
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class TrainSummary:
     """What the CLI tells the user after training."""
 
-    run_dir: Path
+    run_dir: Path | None  # None in the ranks of a data-parallel run that do not write
     metrics: dict[str, Any]
 
 
@@ -76,15 +76,37 @@ def train_run(
 
     train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)
+    rank = distributed.current()
+    if rank is not None:
+        device = _rank_device(device, rank)
+        distributed.start(rank, device)
+        if not rank.is_main:  # one voice: rank 0 prints and writes
+            callbacks, notify = (), _silent
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
-    fitted = train(prepared, config.arch, train_config, callbacks, device)
+    try:
+        fitted = train(prepared, config.arch, train_config, callbacks, device, rank)
+    finally:
+        distributed.stop()
     metrics = summarize(fitted, prepared)
+    if rank is not None and not rank.is_main:
+        return TrainSummary(None, metrics)
     manifest = build_manifest(prepared, fitted, config)
     history = fitted.result.history
     run_dir = out_dir or default_run_dir(source)
     save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics)
     return TrainSummary(run_dir, metrics)
+
+
+def _silent(message: str) -> None:
+    """The notices of ranks other than 0, which rank 0 already prints."""
+
+
+def _rank_device(device, rank: distributed.Rank):
+    """One GPU per local rank; CPUs are shared."""
+    import torch
+
+    return torch.device("cuda", rank.local_rank) if device.type == "cuda" else device
 
 
 def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> RunManifest:

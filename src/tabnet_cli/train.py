@@ -20,6 +20,8 @@ from tabnet_cli.config import TrainConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.optim import make_optimizer, scheduled_lr, set_lr
 
+# Means over one process's rows -> means over all processes' rows (distributed.reduce_means)
+Reduce = Callable[[torch.Tensor, int], torch.Tensor]
 INFERENCE_ROWS = 8192  # rows per validation forward pass: 8 MB of activations per 256 units
 
 
@@ -94,11 +96,17 @@ def _metric_logs(
     task: str,
     prefix: str,
     target_spread: float,
+    reduce: Reduce | None = None,
 ) -> Logs:
-    """Loss and metrics of a whole epoch or set, with one host sync."""
+    """Loss and metrics of a whole epoch or set, with one host sync; ``reduce`` turns
+    one rank's means into means over every rank's rows (data-parallel training)."""
+
+    def gather(means: torch.Tensor) -> list[float]:
+        return (reduce(means, output.shape[0]) if reduce else means).tolist()
+
     if task == "regression":  # metrics in the target's original units
         diff = output - target
-        values = torch.stack([mean_loss, diff.abs().mean(), diff.square().mean()]).tolist()
+        values = gather(torch.stack([mean_loss, diff.abs().mean(), diff.square().mean()]))
         return {
             f"{prefix}loss": values[0],
             f"{prefix}mae": values[1] * target_spread,
@@ -107,7 +115,7 @@ def _metric_logs(
     predicted = output > 0 if task == "binary" else output.argmax(dim=1)
     truth = target > 0.5 if task == "binary" else target
     correct = (predicted == truth).float().mean()
-    loss, accuracy = torch.stack([mean_loss, correct]).tolist()
+    loss, accuracy = gather(torch.stack([mean_loss, correct]))
     return {f"{prefix}loss": loss, f"{prefix}accuracy": accuracy}
 
 
@@ -144,8 +152,8 @@ class _EpochRecord:
     def running_loss(self) -> Logs:
         return {"loss": self.mean_loss().item()}
 
-    def logs(self, target: torch.Tensor, task: str, target_spread: float) -> Logs:
-        return _metric_logs(self.outputs, target, self.mean_loss(), task, "", target_spread)
+    def logs(self, target: torch.Tensor, task: str, spread: float, reduce=None) -> Logs:
+        return _metric_logs(self.outputs, target, self.mean_loss(), task, "", spread, reduce)
 
 
 def _outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
@@ -167,6 +175,7 @@ class _Job:
     task: str
     spread: float
     batch_listeners: list[Callback]
+    reduce: Reduce | None = None
     steps_done: int = 0
 
     def _schedule(self, steps_per_epoch: int) -> None:
@@ -196,18 +205,28 @@ class _Job:
             record.add(output, loss)
             for callback in self.batch_listeners:
                 callback.on_batch_end(step=step, running_logs=record.running_loss)
-        return record.logs(y.index_select(0, order), self.task, self.spread)
+        return record.logs(y.index_select(0, order), self.task, self.spread, self.reduce)
 
     def epoch(self) -> Logs:
         """Training logs and ``val_`` logs of one epoch."""
         logs = self.train_epoch()
-        logs.update(evaluate_tensors(self.model, self.loss_fn, *self.valid, self.task, self.spread))
+        logs.update(
+            evaluate_tensors(
+                self.model, self.loss_fn, *self.valid, self.task, self.spread, self.reduce
+            )
+        )
         return logs
 
 
 @torch.inference_mode()
 def evaluate_tensors(
-    model, loss_fn, x: torch.Tensor, y: torch.Tensor, task: str, target_spread: float = 1.0
+    model,
+    loss_fn,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    task: str,
+    target_spread: float = 1.0,
+    reduce: Reduce | None = None,
 ) -> Logs:
     """``val_`` loss and metrics over a whole set, in eval mode (dropout off, BN frozen)."""
     model.eval()
@@ -217,7 +236,7 @@ def evaluate_tensors(
             for start in range(0, x.shape[0], INFERENCE_ROWS)
         ]
     )
-    return _metric_logs(output, y, loss_fn(output, y), task, "val_", target_spread)
+    return _metric_logs(output, y, loss_fn(output, y), task, "val_", target_spread, reduce)
 
 
 def fit(
@@ -229,6 +248,7 @@ def fit(
     target_spread: float = 1.0,
     callbacks: list[Callback] | None = None,
     clock: Callable[[], float] | None = None,
+    reduce: Reduce | None = None,
 ) -> FitResult:
     """Trains ``model`` in place; returns the history and how training ended.
 
@@ -265,9 +285,9 @@ def fit(
         target_spread,
         # the per-batch hook runs thousands of times an epoch: call only real overrides
         [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end],
+        reduce,
     )
-    result = FitResult(history, stopper)
-    started = clock()
+    result, started = FitResult(history, stopper), clock()
     steps = math.ceil(train[0].shape[0] / config.batch_size)
     for callback in everyone:
         callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps)

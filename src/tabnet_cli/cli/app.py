@@ -28,7 +28,10 @@ def one_line(text: str) -> str:
 
 
 def fail(message: str) -> None:
-    """Prints ``Error: message`` on one line to stderr (plain text, never wrapped)."""
+    """Prints ``Error: message`` on one line to stderr (plain text, never wrapped); in a
+    data-parallel run only rank 0 does, as every rank meets the same error."""
+    if os.environ.get("RANK", "0") != "0":
+        return
     sys.stderr.write(f"Error: {one_line(message)}\n")
     sys.stderr.flush()
 

@@ -4,6 +4,7 @@ every check lives in the configs and a config file gets the same ones."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
@@ -25,7 +26,7 @@ from tabnet_cli.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
-COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe")
+COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "nproc")
 NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values")
 
 
@@ -161,5 +162,17 @@ NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DA
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
 Threads = Annotated[int, _option("CPU threads per step; 0 = from the work and the free cores.")]
 Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
+
+# options of the command itself, not saved with the run
+Out = Annotated[
+    Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
+]
+Verbose = Annotated[
+    int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
+]
+Plot = Annotated[
+    bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
+]
+Nproc = Annotated[int, typer.Option(min=1, help="Data-parallel processes (runs torchrun).")]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

@@ -3,11 +3,13 @@ the run directory's path on stdout."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tabnet_cli import distributed
 from tabnet_cli.cli import options as o
 from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
 from tabnet_cli.config import ArchConfig as A
@@ -58,22 +60,37 @@ def train(
     seed: o.Seed = T.seed,
     device: o.Device = T.device,
     threads: o.Threads = T.threads,
-    out: Annotated[
-        Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
-    ] = None,
-    verbose: Annotated[
-        int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
-    ] = 1,
-    plot: Annotated[
-        bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
-    ] = False,
+    out: o.Out = None,
+    verbose: o.Verbose = 1,
+    plot: o.Plot = False,
+    nproc: o.Nproc = 1,
 ) -> None:
     """Train an MLP on DATA and write a run directory (its path is printed on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
     config = o.run_config(locals(), ctx)
+    if nproc > 1 and distributed.current() is None:
+        raise typer.Exit(distributed.launch(nproc, _without_nproc(sys.argv[1:])))
     run_training(data, config, out, verbose, plot)
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line as typed, minus ``--nproc N`` (torchrun starts the ranks).
+
+    Example:
+        >>> _without_nproc(["train", "d.csv", "--nproc", "2", "--target=y", "--nproc=3"])
+        ['train', 'd.csv', '--target=y']
+    """
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
 
 
 def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
@@ -92,6 +109,8 @@ def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) 
     except KeyboardInterrupt:
         console.file.write("Interrupted before the first epoch ended; nothing was written.\n")
         raise typer.Exit(INTERRUPTED) from None
+    if summary.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
+        return
     if verbose:
         for line in describe_outcome(summary.metrics, config.train.patience):
             console.file.write(line + "\n")
