@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from tabnet_cli.artifact import LoadedRun
-from tabnet_cli.data import iter_table, require_columns
+from tabnet_cli.data import ReadOptions, iter_table, require_columns
 from tabnet_cli.errors import DataError
 from tabnet_cli.preprocess import TransformReport
 
@@ -30,7 +30,7 @@ def scored_chunks(
     preprocessing had to paper over (unseen categories, missing values)."""
     name = "<stdin>" if source == "-" else source
     na_values = tuple(run.manifest.get("data_config", {}).get("na_values", ()))
-    for index, chunk in enumerate(iter_table(source, chunk_rows, na_values)):
+    for index, chunk in enumerate(iter_table(source, chunk_rows, ReadOptions(na_values=na_values))):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)

@@ -18,7 +18,7 @@ from tabnet_cli import __version__
 from tabnet_cli.artifact import FORMAT, FORMAT_VERSION, next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import DataConfig, ModelConfig, TrainConfig
-from tabnet_cli.data import read_table, require_columns, sha256_of, split_positions
+from tabnet_cli.data import ReadOptions, read_table, require_columns, sha256_of, split_positions
 from tabnet_cli.errors import DataError, TabnetError
 
 
@@ -72,7 +72,7 @@ def train_run(
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
     notices: list[str] = []
-    frame = read_table(data, na_values=data_config.na_values, notices=notices)
+    frame = read_table(data, ReadOptions(na_values=data_config.na_values), notices=notices)
     name = "<stdin>" if data == "-" else data
     target = data_config.target
     require_columns(frame, [target], "target", name)
@@ -81,7 +81,9 @@ def train_run(
     frame = _drop_missing_targets(frame, target, notices)
     # Rows are addressed by position: the DataFrame is never copied into train/valid parts.
     if data_config.validation_data:
-        valid_frame = read_table(data_config.validation_data, na_values=data_config.na_values)
+        valid_frame = read_table(
+            data_config.validation_data, ReadOptions(na_values=data_config.na_values)
+        )
         require_columns(valid_frame, [target], "target", data_config.validation_data)
         valid_frame = _drop_missing_targets(valid_frame, target, notices)
         train_rows, valid_rows = np.arange(len(frame)), np.arange(len(valid_frame))
