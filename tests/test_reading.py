@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import sys
 
 import numpy as np
@@ -291,7 +292,7 @@ def test_readers_agree_on_random_cells(tmp_path_factory, rows):
     try:
         whole = read_table(str(path))
     except DataError as exc:
-        with pytest.raises(DataError, match=str(exc)[:20]):
+        with pytest.raises(DataError, match=re.escape(str(exc)[:20])):
             chunked(str(path))
         return
     assert cells(whole) == cells(chunked(str(path)))
