@@ -205,16 +205,41 @@ class DataConfig(_Config):
     features: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    # how files are read (data.ReadOptions), for training and for predict alike
     na_values: tuple[str, ...] = ()
+    default_na: bool = True  # pandas' markers (NA, N/A, null...) and "?" count as missing
+    header: bool = True  # False: the first line is data, columns are V1..Vn
+    names: tuple[str, ...] = ()  # column names for a file without a header line
+    encoding: str = "utf-8"  # utf-8 accepts a BOM; a UTF-16 BOM is detected
+    decimal: str = "."
 
     def __post_init__(self) -> None:
         if not self.target.strip():
             raise ConfigError("--target must name a column")
+        self.read_options()  # the reading options check themselves
         check_choice("task", self.task, TASKS)
         check_choice("scale", self.scale, SCALES)
         check_choice("clip", self.clip, CLIPS)
         check_choice("target_scale", self.target_scale, SCALES)
         check_range("validation_split", self.validation_split, 0.0, 1.0)
+
+    def read_options(self):
+        """The ``data.ReadOptions`` for files of this run.
+
+        Example:
+            >>> DataConfig(target="y", header=False).read_options().header
+            False
+        """
+        from tabnet_cli.data import ReadOptions
+
+        return ReadOptions(
+            na_values=self.na_values,
+            default_na=self.default_na,
+            header=self.header,
+            names=self.names,
+            encoding=self.encoding,
+            decimal=self.decimal,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,52 +1,119 @@
-"""Reading tables (CSV, TSV, gzip, parquet, stdin), the seeded split and task inference.
+"""Reading tables (CSV, TSV, gzip, parquet, stdin), the seeded split and column checks.
 
 Every problem a user can cause with their file becomes a one-line :class:`DataError`.
+Sniffing a CSV's format lives in :mod:`tabnet_cli.csv_format`, the two CSV parsers (pyarrow
+for whole files, pandas for chunks and stdin) and the cell clean-up that makes them agree
+in :mod:`tabnet_cli.csv_parse`.
 """
 
 from __future__ import annotations
 
-import csv
+import codecs
 import difflib
 import io
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
+from tabnet_cli.config import DataConfig
+from tabnet_cli.csv_format import SNIFF_BYTES, CsvFormat, refuse_duplicates, sniff_format
+from tabnet_cli.csv_parse import (
+    READ_ERRORS,
+    clean_cells,
+    damaged,
+    first_line,
+    pandas_errors,
+    pandas_options,
+    read_with_arrow,
+    refuse_decimal_commas,
+)
 from tabnet_cli.errors import DataError, short_list
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Markers read as missing on top of pandas' defaults: UCI files use a lone "?".
-EXTRA_NA_VALUES = ("?",)
-# pandas' default missing-value markers, given to pyarrow so both readers agree.
-PANDAS_NA_VALUES = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
-_SEPARATORS = (",", ";", "\t", "|")
-_SNIFF_BYTES = 64 * 1024
-STREAM_BYTES = 256 << 20  # files larger than this are parsed block by block
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a CSV, saved with a run so ``predict`` reads new files the same way.
+    Each field is one command-line option: ``--na-values``, ``--no-default-na`` (only blanks
+    and ``na_values`` are missing), ``--no-header`` (columns ``V1..Vn``), ``--names`` (the
+    first line is data), ``--encoding`` (``utf-8`` accepts a BOM), ``--decimal``.
+
+    Example:
+        >>> ReadOptions(names=["x", "y"], decimal=",").to_dict()["names"]
+        ['x', 'y']
+        >>> ReadOptions.from_dict({"encoding": "latin-1", "header": False}).header
+        False
+    """
+
+    # the defaults are DataConfig's, the one source of every default
+    na_values: tuple[str, ...] = DataConfig.na_values
+    default_na: bool = DataConfig.default_na
+    header: bool = DataConfig.header
+    names: tuple[str, ...] = DataConfig.names
+    encoding: str = DataConfig.encoding
+    decimal: str = DataConfig.decimal
+
+    def __post_init__(self) -> None:
+        for key in ("na_values", "names"):
+            value = getattr(self, key)
+            value = tuple(value) if isinstance(value, list) else value  # as JSON gives it
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                raise TypeError(f"read option {key} must be a list of strings, not {value!r}")
+            object.__setattr__(self, key, value)
+        for key, kind in (("default_na", bool), ("header", bool), ("encoding", str)):
+            if not isinstance(getattr(self, key), kind):
+                raise TypeError(f"read option {key} must be a {kind.__name__}")
+        if not isinstance(self.decimal, str):
+            raise TypeError("read option decimal must be a str")
+        object.__setattr__(self, "names", tuple(name.strip() for name in self.names))
+        _check_read_options(self)
+
+    def to_dict(self) -> dict:
+        """Plain JSON values (lists for tuples)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReadOptions:
+        """The options ``to_dict`` gave; unknown keys or wrong types raise ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"read options must be a JSON object, not {type(data).__name__}")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown read option(s): {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except (TypeError, DataError) as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check_read_options(options: ReadOptions) -> None:
+    """Values a user can get wrong on the command line: one DataError naming the option."""
+    try:
+        known = codecs.lookup(options.encoding)._is_text_encoding  # not "hex" or "zlib"
+    except LookupError:
+        known = False
+    if not known:
+        raise DataError(
+            f"unknown --encoding {options.encoding!r}; use e.g. utf-8, latin-1, cp1252 or utf-16"
+        )
+    mark = options.decimal
+    if len(mark) != 1 or mark.isalnum() or mark.isspace() or mark in "\"'+-":
+        raise DataError(f"--decimal must be one mark such as . or , (got {mark!r})")
+    if "" in options.names:
+        raise DataError("--names has an empty name; give one name per column, e.g. a,b,y")
+    repeated = sorted({name for name in options.names if options.names.count(name) > 1})
+    if repeated:
+        raise DataError(f"--names repeats {short_list(repeated)}; give each column its own name")
 
 
 def _open_source(source: str) -> tuple[str, BinaryIO]:
@@ -61,27 +128,6 @@ def _open_source(source: str) -> tuple[str, BinaryIO]:
     return source, path.open("rb")
 
 
-def _detect_separator(head: str) -> str:
-    """Picks the separator that splits the header line into the most fields.
-
-    Example:
-        >>> _detect_separator("a;b;c\\n1;2;3\\n")
-        ';'
-    """
-    first_line = head.splitlines()[0] if head else ""
-    counts = {sep: first_line.count(sep) for sep in _SEPARATORS}
-    best = max(counts, key=lambda sep: counts[sep])
-    if counts[best] == 0:
-        return ","
-    try:  # the sniffer resolves quoted headers; fall back to counting when it cannot
-        sniffed = csv.Sniffer().sniff(head[:_SNIFF_BYTES], delimiters="".join(_SEPARATORS))
-        if sniffed.delimiter in _SEPARATORS and first_line.count(sniffed.delimiter) > 0:
-            return sniffed.delimiter
-    except csv.Error:
-        pass
-    return best
-
-
 def _peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     """Reads the first bytes to sniff, returning a stream that still yields everything."""
     owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)
@@ -91,11 +137,11 @@ def _peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
         stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
         owned.insert(0, stream)
     try:
-        head = stream.read(_SNIFF_BYTES)
-    except (OSError, EOFError) as exc:
+        head = stream.read(SNIFF_BYTES)
+    except READ_ERRORS as exc:
         for handle in owned:
             handle.close()
-        raise DataError(f"{name}: cannot read the file ({exc})") from None
+        raise DataError(damaged(name, exc)) from None
     rest = io.BufferedReader(_Chain(head, stream, owned))  # type: ignore[arg-type]
     return head, rest
 
@@ -129,154 +175,116 @@ class _Chain(io.RawIOBase):
         return len(data)
 
 
-def _csv_options(name: str, head: bytes, na_values: tuple[str, ...]) -> dict:
-    if b"\x00" in head:
-        raise DataError(f"{name} is not a text file; give a CSV (or .parquet) file")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a cut multi-byte character at the end is fine
-            raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
-        text = head[: exc.start].decode("utf-8-sig")
-    if not text.strip():
-        raise DataError(f"{name} is empty; give a CSV with a header row and data rows")
-    sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".tab")) else _detect_separator(text)
-    return {
-        "sep": sep,
-        "encoding": "utf-8-sig",
-        "na_values": list(EXTRA_NA_VALUES + tuple(na_values)),
-        "skipinitialspace": True,
-    }
-
-
-def _tidy(frame: pd.DataFrame, name: str, notices: list[str] | None) -> pd.DataFrame:
-    """Strips column names, names empty ones as pandas does (``Unnamed: 3``) whichever
-    parser read the file, and drops an unnamed leading index column (Kaggle exports)."""
+def _shape(
+    frame: pd.DataFrame, name: str, form: CsvFormat | None, options: ReadOptions
+) -> pd.DataFrame:
+    """Column names as the user sees them (stripped; ``Unnamed: 3`` for an empty one, as
+    pandas names it, whichever parser read the file; ``V1..Vn`` without a header), then
+    cleaned cells for a CSV (``form``)."""
+    if not options.header and not options.names and form is not None:
+        frame.columns = [f"V{i + 1}" for i in range(frame.shape[1])]
     frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
-    first = frame.columns[0] if len(frame.columns) else None
-    if first is not None and (first == "" or first.startswith("Unnamed: 0")):
-        frame = frame.drop(columns=[first])
-        if notices is not None:
-            notices.append(f"ignored the unnamed index column at the start of {name}")
+    refuse_duplicates(list(frame.columns), name)
+    if form is not None:
+        frame = clean_cells(frame, form.markers, options.decimal)
+        if options.decimal == "." and form.sep != ",":
+            refuse_decimal_commas(frame, name)
     return frame
 
 
+def _is_index_column(frame: pd.DataFrame) -> bool:
+    """An unnamed leading column holding exactly 0..n-1 or 1..n is a saved row index
+    (pandas ``to_csv``, Kaggle exports); anything else in it is data and is kept."""
+    import pandas as pd
+
+    if frame.shape[1] < 2 or not str(frame.columns[0]).startswith("Unnamed: 0"):
+        return False
+    column = frame.iloc[:, 0]
+    if not pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    values = column.to_numpy()
+    return bool(len(values)) and any(
+        np.array_equal(values, np.arange(start, start + len(values))) for start in (0, 1)
+    )
+
+
 def read_table(
-    source: str, na_values: tuple[str, ...] = (), notices: list[str] | None = None
+    source: str, options: ReadOptions = ReadOptions(), notices: list[str] | None = None
 ) -> pd.DataFrame:
     """Reads a CSV/TSV (optionally gzipped), parquet file or ``-`` (stdin) into a DataFrame.
 
-    Notices for the user (e.g. an ignored index column) are appended to ``notices``.
+    Notices for the user (an ignored index column, nested parquet columns) are appended
+    to ``notices``. Gives the same values as :func:`iter_table` for the same file.
 
     Example:
         >>> read_table("sample_data/diabetes.csv").shape
         (442, 11)
+        >>> read_table("sample_data/diabetes.csv", ReadOptions(header=False)).columns[0]
+        'V1'
     """
-    import pandas as pd
-
     name, stream = _open_source(source)
     if name.endswith(".parquet"):
-        try:
-            with stream:
-                frame = pd.read_parquet(stream)
-        except Exception as exc:  # pyarrow raises many types for a broken file
-            raise DataError(f"{name}: cannot read parquet ({exc})") from None
+        frame = _shape(_read_parquet(name, stream, notices), name, None, options)
     else:
         head, stream = _peek(name, stream)
         try:
-            options = _csv_options(name, head, na_values)
-            frame = _read_with_arrow(source, options) if source != "-" else None
+            form = sniff_format(name, head, options)
+            frame = read_with_arrow(source, form, options) if source != "-" else None
             if frame is None:
-                frame = _read_with_pandas(name, stream, options)
+                import pandas as pd
+
+                with pandas_errors(name, form.encoding):
+                    frame = pd.read_csv(stream, **pandas_options(form, options))
         finally:
             stream.close()  # stdin itself stays open
-    frame = _tidy(frame, name, notices)
+        frame = _shape(frame, name, form, options)
+    if _is_index_column(frame):
+        frame = frame.iloc[:, 1:]
+        if notices is not None:
+            notices.append(f"ignored the unnamed index column at the start of {name}")
     if len(frame) == 0:
         raise DataError(f"{name} has a header but no data rows")
     return frame
 
 
-def _read_with_arrow(path: str, options: dict) -> pd.DataFrame | None:
-    """pyarrow's CSV reader (multi-threaded on files under ``STREAM_BYTES``, streamed and
-    lean above); None when it refuses the file, so pandas can read it or explain why."""
+def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
+    """Reads the columns a model can use: lists, structs and maps are left out, named."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pv
-    except ImportError:
-        return None
-    # newlines inside quoted values would serialise the parser: such files fail here and
-    # go to pandas, which reads them
-    parse = pv.ParseOptions(delimiter=options["sep"])
-    convert = pv.ConvertOptions(
-        null_values=list(PANDAS_NA_VALUES) + options["na_values"],
-        strings_can_be_null=True,
-        # text with few distinct values arrives as pandas Categorical: a byte per row
-        # instead of a Python string object
-        auto_dict_encode=True,
-    )
-    table = _arrow_table(path, parse, convert)
-    if table is None:
-        return None
-    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
-    if temporal:
-        # pyarrow turns ISO dates into timestamps, pandas (which predict streams with)
-        # keeps them as text: read them as text here too, so both see the same values.
-        convert.column_types = {name: pa.string() for name in temporal}
-        table = _arrow_table(path, parse, convert)
-        if table is None:
-            return None
-    if len(set(table.column_names)) != len(table.column_names):
-        return None  # duplicated names: pandas numbers them (a, a.1) as users expect
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    del table
-    # Arrow's allocator keeps the freed parse buffers for reuse; hand them back to the OS
-    # (on a 1M-row file, 450 MB that training would otherwise carry).
-    pa.default_memory_pool().release_unused()
+        with stream:
+            parquet = pq.ParquetFile(stream)
+            schema = parquet.schema_arrow
+            nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+            plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
+            if nested and not plain:
+                raise DataError(
+                    f"{name} has only nested columns (lists, structs or maps): "
+                    f"{short_list(nested)}; give a table with plain columns"
+                )
+            table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
+            frame = table.to_pandas()
+    except DataError:
+        raise
+    except pa.ArrowCancelled:  # pyarrow's form of Ctrl-C: keep it one
+        raise KeyboardInterrupt from None
+    except Exception as exc:  # pyarrow and pandas raise many types for a broken file
+        raise DataError(f"{name}: cannot read parquet ({first_line(exc)})") from None
+    if nested and notices is not None:
+        notices.append(
+            f"ignored nested column(s) in {name} (lists, structs and maps are not model "
+            f"inputs): {short_list(nested)}"
+        )
     return frame
 
 
-def _arrow_table(path: str, parse, convert):
-    import pyarrow as pa
-    import pyarrow.csv as pv
-
-    try:
-        if Path(path).stat().st_size < STREAM_BYTES:
-            raise ValueError("small file: read it whole, with every core")
-        # Streaming parses on one core but holds only a block of the file at a time (on a
-        # 1M-row file: 6 s instead of 2.5 s, and 560 MB less at the peak). It infers the
-        # column types from the first block, so a file whose later rows disagree (a
-        # number column with text further down) is read again as a whole.
-        reader = pv.open_csv(
-            path,
-            read_options=pv.ReadOptions(block_size=8 << 20),
-            parse_options=parse,
-            convert_options=convert,
-        )
-        return pa.Table.from_batches(list(reader), schema=reader.schema)
-    except (pa.ArrowException, OSError, ValueError):
-        try:
-            return pv.read_csv(path, parse_options=parse, convert_options=convert)
-        except (pa.ArrowException, OSError, ValueError):
-            return None
-
-
-def _read_with_pandas(name: str, stream, options: dict) -> pd.DataFrame:
-    import pandas as pd
-
-    try:
-        return pd.read_csv(stream, **options)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty; give a CSV with a header row") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{name} is not UTF-8 text; re-save it as UTF-8 CSV") from None
-
-
 def iter_table(
-    source: str, chunk_rows: int, na_values: tuple[str, ...] = ()
+    source: str, chunk_rows: int, options: ReadOptions = ReadOptions()
 ) -> Iterator[pd.DataFrame]:
     """Yields a table in chunks of at most ``chunk_rows`` rows, so memory stays bounded.
+    The values are those :func:`read_table` gives (the first chunk decides whether an
+    unnamed leading column is a row index).
 
     Example:
         >>> [len(chunk) for chunk in iter_table("sample_data/diabetes.csv", 200)]
@@ -286,29 +294,28 @@ def iter_table(
 
     name = "<stdin>" if source == "-" else source
     if name.endswith(".parquet"):
-        yield read_table(source, na_values)
+        yield read_table(source, options)
         return
     name, stream = _open_source(source)
     head, stream = _peek(name, stream)
-    seen_rows = False
+    rows, index_column = 0, None
     try:
-        options = _csv_options(name, head, na_values)
-        with pd.read_csv(stream, chunksize=chunk_rows, **options) as reader:
+        form = sniff_format(name, head, options)
+        kwargs = pandas_options(form, options)
+        with (
+            pandas_errors(name, form.encoding),
+            pd.read_csv(stream, chunksize=chunk_rows, **kwargs) as reader,
+        ):
             for chunk in reader:
-                seen_rows = True
-                yield _tidy(chunk, name, None)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{name} is empty; give a CSV with a header row") from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{name}: malformed CSV ({_first_line(exc)})") from None
+                chunk = _shape(chunk, name, form, options)
+                if index_column is None:
+                    index_column = _is_index_column(chunk)
+                rows += len(chunk)
+                yield chunk.iloc[:, 1:] if index_column else chunk
     finally:
         stream.close()  # stdin itself stays open
-    if not seen_rows:
+    if not rows:
         raise DataError(f"{name} has a header but no data rows")
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def sha256_of(source: str) -> str | None:

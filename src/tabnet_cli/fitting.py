@@ -79,8 +79,8 @@ def train(
         >>> table = read_source("sample_data/diabetes.csv", data)
         >>> prepared = prepare(table, holdout_split(table, data, 0), data)
         >>> fitted = train(prepared, ArchConfig(layers=(8,)), TrainConfig(epochs=2))
-        >>> fitted.result.epochs_run, fitted.train_config.loss
-        (2, 'mae')
+        >>> fitted.result.epochs_run, fitted.train_config.loss, fitted.train_config.threads
+        (2, 'mae', 1)
     """
     from tabnet_cli.model import build_mlp
 
@@ -91,17 +91,10 @@ def train(
     )
     torch.manual_seed(config.seed)
     model = build_mlp(model_config).to(device)
-    threads = _set_threads(model_config, config, device)
-    net, fit_config, reduce = model, config, None
-    if rank is not None:  # data-parallel: this rank's rows, gradients averaged by DDP
-        from torch.nn.parallel import DistributedDataParallel
-
-        from tabnet_cli.distributed import reduce_means
-
-        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-        # the global batch stays --batch-size, so an epoch has as many steps as alone
-        fit_config = replace(config, batch_size=max(1, config.batch_size // rank.world))
-        reduce = reduce_means
+    # the count used is saved as the setting: results can differ in the last bits between
+    # thread counts, and a rerun from the saved config must reproduce the run
+    config = replace(config, threads=_set_threads(model_config, config, device))
+    net, fit_config, reduce = _data_parallel(model, config, device, rank)
     result = fit(
         net,
         _tensors(prepared.x_train, prepared.y_train, device, rank),
@@ -112,15 +105,35 @@ def train(
         callbacks=list(callbacks),
         reduce=reduce,
     )
-    result.extra["threads"] = threads
-    if result.epochs_run == 0:
-        if result.stop_reason == "interrupted":
-            raise KeyboardInterrupt
-        raise TabnetError(
-            "the loss became NaN or infinite in epoch 1; nothing was saved. "
-            "Try a lower --lr, --scale standard or --target-scale standard"
-        )
+    result.extra["threads"] = config.threads
+    _refuse_no_epoch(result)
     return Fitted(model.cpu(), model_config, config, result)
+
+
+def _data_parallel(model: nn.Module, config: TrainConfig, device: torch.device, rank):
+    """The module, config and metric reduction ``fit`` uses: as given alone; under
+    torchrun, DDP (gradients averaged) with the per-rank share of the batch."""
+    if rank is None:
+        return model, config, None
+    from torch.nn.parallel import DistributedDataParallel
+
+    from tabnet_cli.distributed import reduce_means
+
+    net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    # the global batch stays --batch-size, so an epoch has as many steps as alone
+    return net, replace(config, batch_size=max(1, config.batch_size // rank.world)), reduce_means
+
+
+def _refuse_no_epoch(result: FitResult) -> None:
+    """Nothing to save when not one epoch completed: Ctrl-C, or a loss that blew up."""
+    if result.epochs_run > 0:
+        return
+    if result.stop_reason == "interrupted":
+        raise KeyboardInterrupt
+    raise TabnetError(
+        "the loss became NaN or infinite in epoch 1; nothing was saved. "
+        "Try a lower --lr, --scale standard or --target-scale standard"
+    )
 
 
 def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):

@@ -30,9 +30,9 @@ def scored_chunks(
     """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
     preprocessing had to paper over (unseen categories, missing values)."""
     name = display_name(source)
-    na_values = run.manifest.data_config.na_values
+    options = run.manifest.data_config.read_options()
     rows = 0
-    for index, chunk in enumerate(iter_table(source, chunk_rows, na_values)):
+    for index, chunk in enumerate(iter_table(source, chunk_rows, options)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)

@@ -78,7 +78,7 @@ def read_source(source: str, config: DataConfig) -> Table:
         (442, 11)
     """
     notices: list[str] = []
-    frame = read_table(source, na_values=config.na_values, notices=notices)
+    frame = read_table(source, config.read_options(), notices=notices)
     name = display_name(source)
     require_columns(frame, [config.target], "target", name)
     for option in ("drop", "features", "categorical", "numeric"):
@@ -86,7 +86,7 @@ def read_source(source: str, config: DataConfig) -> Table:
     frame = _drop_missing_targets(frame, config.target, notices)
     valid_frame = None
     if config.validation_data:
-        valid_frame = read_table(config.validation_data, na_values=config.na_values)
+        valid_frame = read_table(config.validation_data, config.read_options())
         require_columns(valid_frame, [config.target], "target", config.validation_data)
         valid_frame = _drop_missing_targets(valid_frame, config.target, notices)
     return Table(source, frame, valid_frame, sha256_of(source), notices)

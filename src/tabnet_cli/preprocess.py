@@ -268,12 +268,22 @@ def _refuse_overflow(name: str, values: np.ndarray, scaled: np.ndarray) -> None:
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Per-row codes (-1 for missing) and the stripped text label of each code. Working on
-    distinct values keeps text columns fast: a million rows rarely hold many labels."""
+    """Per-row codes (-1 for missing) and the text label of each code (``label_key``: 1,
+    1.0 and " 1" are all "1", since a chunk of a file may read as numbers what the whole
+    file read as text). Working on distinct values keeps text columns fast: a million
+    rows rarely hold many labels.
+
+    Example:
+        >>> import pandas as pd
+        >>> _factorize(pd.Series([1.0, None, 2.5]))[1].tolist()
+        ['1', '2.5']
+    """
     import pandas as pd
 
+    from tabnet_cli.targets import label_key
+
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    return codes, pd.Index(np.asarray(uniques, dtype=object)).astype(str).str.strip()
+    return codes, pd.Index([label_key(v) for v in np.asarray(uniques, dtype=object)])
 
 
 def _label_counts(column: pd.Series) -> pd.Series:

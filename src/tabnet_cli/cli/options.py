@@ -27,7 +27,7 @@ from tabnet_cli.recipes import RECIPES
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
 COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "nproc")
-NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values")
+NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values", "names")
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -159,6 +159,20 @@ Features = Annotated[str, _option("Use only these columns as features.", DATA)]
 Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
 Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
 NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
+DefaultNa = Annotated[
+    bool,
+    _option(
+        "Count pandas' markers (NA, N/A, null, None...) and ? as missing; "
+        "--no-default-na: only blanks and --na-values.",
+        DATA,
+    ),
+]
+Header = Annotated[
+    bool, _option("--no-header: the first line is data; columns are named V1..Vn.", DATA)
+]
+Names = Annotated[str, _option("Column names for a file without a header line: a,b,c.", DATA)]
+Encoding = Annotated[str, _option("Text encoding, e.g. latin-1, cp1252, utf-16.", DATA)]
+Decimal = Annotated[str, _option("Decimal mark: . or , (with ; separators).", DATA)]
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
 Threads = Annotated[int, _option("CPU threads per step; 0 = from the work and the free cores.")]
 Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
