@@ -82,51 +82,88 @@ def run_config(options: dict[str, Any]) -> RunConfig:
     return RunConfig.from_options(values)
 
 
-def _option(help_text: str, panel: str | None = None, *names: str, **extra) -> Any:
-    return typer.Option(*names, help=help_text, rich_help_panel=panel, **extra)
+def _option(help_text: str, panel: str | None, metavar: str, *names: str, **extra) -> Any:
+    # an explicit metavar: Typer would show <str>, <int range>... in the help otherwise
+    return typer.Option(*names, help=help_text, rich_help_panel=panel, metavar=metavar, **extra)
+
+
+def _flag(help_text: str, panel: str | None, *names: str) -> Any:
+    return typer.Option(*names, help=help_text, rich_help_panel=panel)
+
+
+def choices(names: tuple[str, ...]) -> str:
+    """The help's spelling of a choice, as Click writes it.
+
+    Example:
+        >>> choices(("cpu", "cuda"))
+        '[cpu|cuda]'
+    """
+    return "[" + "|".join(names) + "]"
 
 
 # Typer turns Literal types into choices; the names live once, in config.py.
-Target = Annotated[str, _option("Column to predict.", None, "--target", "-t")]
-Layers = Annotated[str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL)]
-Activation = Annotated[Literal[ACTIVATIONS], _option("Hidden activation.", MODEL)]  # type: ignore[valid-type]
-Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL)]
-BatchNorm = Annotated[bool, _option("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
+Target = Annotated[str, _option("Column to predict.", None, "COL", "--target", "-t")]
+Layers = Annotated[
+    str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL, "WIDTHS")
+]
+Activation = Annotated[
+    Literal[ACTIVATIONS],  # type: ignore[valid-type]
+    _option("Hidden activation.", MODEL, choices(ACTIVATIONS)),
+]
+Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL, "RATE")]
+BatchNorm = Annotated[bool, _flag("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
 Loss = Annotated[
     Literal[LOSSES],  # type: ignore[valid-type]
-    _option("auto: mae (regression), bce (binary), crossentropy (multiclass).", FIT),
+    _option(
+        "auto: mae (regression), bce (binary), crossentropy (multiclass).", FIT, choices(LOSSES)
+    ),
 ]
-HuberDelta = Annotated[float, _option("Huber loss threshold, in scaled target units.", FIT)]
-Optimizer = Annotated[Literal[OPTIMIZERS], _option("Optimizer.", FIT)]  # type: ignore[valid-type]
-LearningRate = Annotated[float, _option("Learning rate.", FIT)]
-WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT)]
-Momentum = Annotated[float, _option("SGD momentum.", FIT)]
-BatchSize = Annotated[int, _option("Rows per step.", FIT)]
-Epochs = Annotated[int, _option("Maximum epochs.", FIT)]
+HuberDelta = Annotated[
+    float, _option("Huber loss threshold, in scaled target units.", FIT, "DELTA")
+]
+Optimizer = Annotated[Literal[OPTIMIZERS], _option("Optimizer.", FIT, choices(OPTIMIZERS))]  # type: ignore[valid-type]
+LearningRate = Annotated[float, _option("Learning rate.", FIT, "LR")]
+WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT, "DECAY")]
+Momentum = Annotated[float, _option("SGD momentum.", FIT, "MOMENTUM")]
+BatchSize = Annotated[int, _option("Rows per step.", FIT, "ROWS")]
+Epochs = Annotated[int, _option("Maximum epochs.", FIT, "N")]
 Patience = Annotated[
-    int, _option("Epochs without improvement before stopping; 0 = never stop early.", STOP)
+    int,
+    _option("Epochs without improvement before stopping; 0 = never stop early.", STOP, "EPOCHS"),
 ]
-MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP)]
-Monitor = Annotated[str, _option("Quantity to watch: val_loss, val_mae, val_accuracy...", STOP)]
-RestoreBest = Annotated[bool, _option("Keep the weights of the best epoch, not the last.", STOP)]
+MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP, "DELTA")]
+Monitor = Annotated[
+    str, _option("Quantity to watch: val_loss, val_mae, val_accuracy...", STOP, "METRIC")
+]
+RestoreBest = Annotated[bool, _flag("Keep the weights of the best epoch, not the last.", STOP)]
 ValidationSplit = Annotated[
-    float, _option("Fraction held out; the rest is df.sample(frac=1-F, random_state=SEED).", DATA)
+    float,
+    _option("Fraction held out; the rest is df.sample(frac=1-F, random_state=SEED).", DATA, "F"),
 ]
 ValidationData = Annotated[
-    str | None, _option("Separate validation file (replaces --validation-split).", DATA)
+    str | None, _option("Separate validation file (replaces --validation-split).", DATA, "FILE")
 ]
-Scale = Annotated[Literal[SCALES], _option("Feature scaling, fitted on training rows.", DATA)]  # type: ignore[valid-type]
+Scale = Annotated[
+    Literal[SCALES],  # type: ignore[valid-type]
+    _option("Feature scaling, fitted on training rows.", DATA, choices(SCALES)),
+]
 TargetScale = Annotated[
     Literal[SCALES],  # type: ignore[valid-type]
-    _option("Regression target scaling; loss is reported in these units.", DATA),
+    _option("Regression target scaling; loss is reported in these units.", DATA, choices(SCALES)),
 ]
-Task = Annotated[Literal[TASKS], _option("What to predict; auto decides from the target.", DATA)]  # type: ignore[valid-type]
-Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA)]
-Features = Annotated[str, _option("Use only these columns as features.", DATA)]
-Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
-Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
-NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
-Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
-Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
+Task = Annotated[
+    Literal[TASKS],  # type: ignore[valid-type]
+    _option("What to predict; auto decides from the target.", DATA, choices(TASKS)),
+]
+Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA, "COLS")]
+Features = Annotated[str, _option("Use only these columns as features.", DATA, "COLS")]
+Categorical = Annotated[str, _option("Columns to treat as categories.", DATA, "COLS")]
+Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA, "COLS")]
+NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA, "MARKERS")]
+Seed = Annotated[int, _option("Seed for the split, initial weights and batches.", None, "SEED")]
+Device = Annotated[
+    Literal[DEVICES],  # type: ignore[valid-type]
+    _option("auto uses CUDA when available.", None, choices(DEVICES)),
+]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

@@ -9,15 +9,24 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli import options as o
-from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
+from tabnet_cli.cli.app import (
+    INTERRUPTED,
+    command,
+    plot_size,
+    stderr_console,
+    wants_colour,
+)
 from tabnet_cli.config import ArchConfig as A
 from tabnet_cli.config import DataConfig as D
 from tabnet_cli.config import TrainConfig as T
+from tabnet_cli.errors import plural
 
 
-@app.command()
+@command()
 def train(
-    data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")],
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")
+    ],
     target: o.Target,
     layers: o.Layers = o.DEFAULT_LAYERS,
     activation: o.Activation = A.activation,
@@ -48,16 +57,20 @@ def train(
     seed: o.Seed = T.seed,
     device: o.Device = T.device,
     out: Annotated[
-        Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
+        Path | None,
+        typer.Option(metavar="DIR", help="Run directory to create [default: runs/<file name>]."),
     ] = None,
     verbose: Annotated[
-        int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
+        int,
+        typer.Option(
+            min=0, max=2, metavar="LEVEL", help="0 silent, 1 progress bar, 2 one line per epoch."
+        ),
     ] = 1,
     plot: Annotated[
         bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
     ] = False,
 ) -> None:
-    """Train an MLP on DATA and write a run directory (its path is printed on stdout).
+    """Train an MLP on DATA and write a run directory (path on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
@@ -116,16 +129,17 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
          'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
     """
-    epochs = metrics["epochs_run"]
+    epochs = plural(metrics["epochs_run"], "epoch")
     reasons = {
-        "completed": f"Trained {epochs} epochs.",
+        "completed": f"Trained {epochs}.",
         "early_stopping": (
-            f"Stopped early after {epochs} epochs "
-            f"(no improvement in {metrics['monitor']} for {patience} epochs)."
+            f"Stopped early after {epochs} "
+            f"(no improvement in {metrics['monitor']} for {plural(patience, 'epoch')})."
         ),
-        "interrupted": f"Interrupted after {epochs} complete epochs; saving.",
+        "interrupted": f"Interrupted after {plural(metrics['epochs_run'], 'complete epoch')}; "
+        "saving.",
         "non_finite": (
-            f"Stopped after {epochs} epochs: the loss became NaN or "
+            f"Stopped after {epochs}: the loss became NaN or "
             "infinite in the next one (try a lower --lr)."
         ),
     }
