@@ -10,18 +10,23 @@ version, every tensor's name, shape, dtype and finiteness, and refuses anything 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tabnet_cli.errors import ArtifactError
 from tabnet_cli.manifest import FORMAT, RunManifest
+from tabnet_cli.outputs import (
+    create_file,
+    prepare_directory,
+    remove_stale_temps,
+    temp_name,
+    write_error,
+)
 
 WEIGHTS, MANIFEST, HISTORY, METRICS = (
     "model.safetensors",
@@ -29,6 +34,7 @@ WEIGHTS, MANIFEST, HISTORY, METRICS = (
     "history.csv",
     "metrics.json",
 )
+OUT_ADVICE = "choose another --out"
 
 
 def next_free_run_dir(root: Path, name: str) -> Path:
@@ -67,33 +73,64 @@ def save_run(
     history: dict[str, list[float]],
     metrics: dict[str, Any],
 ) -> Path:
-    """Writes the four files into ``out_dir`` atomically; refuses an existing ``out_dir``."""
-    from safetensors.torch import save_file
+    """Writes the four files into ``out_dir`` atomically; refuses an existing ``out_dir``.
+    A failed write (full disk, read-only place) is one ``OutputError`` and leaves nothing.
+
+    Example:
+        >>> save_run(Path("/proc/runs/x"), None, None, [], {}, {})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.outputs.OutputError: cannot write /proc/runs/x: ...; choose another --out
+    """
+    from safetensors.torch import save
 
     if out_dir.exists():
         raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
+    remove_stale_temps(out_dir.parent)  # left by runs that were killed while saving
+    staging = out_dir.parent / temp_name(out_dir.name)
     try:
+        os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(tensors, str(staging / WEIGHTS), metadata={"format": FORMAT})
-        _write_json(staging / MANIFEST, manifest.to_json())
-        _write_json(staging / METRICS, metrics)
-        columns = history_columns(history)
-        with open(staging / HISTORY, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for i, epoch in enumerate(epochs):
-                writer.writerow([epoch] + [repr(history[c][i]) for c in columns[1:]])
+        write_new_file(staging / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
+        write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
+        write_new_file(staging / METRICS, _json_bytes(metrics))
+        write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
         os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        if not isinstance(exc, OSError):
+            raise
+        if out_dir.exists():
+            raise ArtifactError(f"{out_dir} appeared while saving; choose another --out") from None
+        raise write_error(out_dir, exc, OUT_ADVICE) from None
     return out_dir
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
+def write_new_file(path: Path, data: bytes) -> None:
+    """Writes a file that must not exist yet (mode 0666 less the umask)."""
+    with open(create_file(path), "wb") as handle:
+        handle.write(data)
+
+
+def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
+    """``history.csv``: one row per epoch, every value written exactly (``repr``).
+
+    Example:
+        >>> history_csv([1], {"loss": [0.5], "val_loss": [0.25]})
+        'epoch,loss,val_loss\\r\\n1,0.5,0.25\\r\\n'
+    """
+    columns = history_columns(history)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # csv's own \r\n line ends, as runs have always had
+    writer.writerow(columns)
+    for i, epoch in enumerate(epochs):
+        writer.writerow([epoch] + [repr(history[c][i]) for c in columns[1:]])
+    return buffer.getvalue()
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n").encode()
 
 
 def json_safe(value: Any) -> Any:
@@ -217,22 +254,3 @@ def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -
         if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
             raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
     return tensors
-
-
-@contextmanager
-def atomic_text_file(path: Path) -> Iterator[TextIO]:
-    """Opens a temporary file beside ``path`` and moves it into place only on success.
-
-    Example:
-        >>> with atomic_text_file(Path(tempfile.mkdtemp()) / "out.csv") as handle:
-        ...     _ = handle.write("a,b\\n")
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with open(descriptor, "w", newline="") as handle:
-            yield handle
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise

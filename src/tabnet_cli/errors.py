@@ -33,3 +33,13 @@ def short_list(items: list[str], limit: int = 12) -> str:
     """
     shown = ", ".join(items[:limit])
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``count`` and the word, singular for exactly one.
+
+    Example:
+        >>> plural(1, "epoch"), plural(2, "row"), plural(0, "category", "categories")
+        ('1 epoch', '2 rows', '0 categories')
+    """
+    return f"{count} {word if count == 1 else many or word + 's'}"

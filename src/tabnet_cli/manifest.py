@@ -117,6 +117,7 @@ class Provenance:
     train_rows: int
     validation_rows: int
     validation_source: str | None
+    size: int | None = None  # bytes of the training file (absent in older runs)
 
 
 @dataclass(frozen=True)

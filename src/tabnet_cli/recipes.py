@@ -2,8 +2,9 @@
 classes' own defaults); ``auto`` is a better default for tabular data, after RealMLP
 ("Better by Default", Holzmueller et al. 2024): robust scaling with smooth clipping, a
 learnable scale per input, a zero-initialised output layer, AdamW with beta2 = 0.95 and
-weight decay, a warm-up then cosine learning-rate schedule over a fixed number of steps
-keeping the best epoch, label smoothing for classes and MSE on a standardised target.
+weight decay, a warm-up then cosine learning-rate schedule over a step budget (with early
+stopping, keeping the best epoch), label smoothing for classes and MSE on a standardised
+target.
 
 A recipe fills only the settings the user did not give (``RunConfig.explicit``): an
 explicit option always wins. The run stores every resolved setting.
@@ -33,23 +34,25 @@ AUTO_TRAIN = {
     "beta2": 0.95,
     "schedule": "cosine",
     "warmup": 0.05,
-    "patience": 0,  # the schedule runs to its end; the best epoch is kept
+    # stop when validation has not improved for a while (a table that overfits early
+    # need not pay for the whole schedule); the best epoch is kept
+    "patience": 20,
     "restore_best_weights": True,
 }
 # optimizer steps the auto recipe aims for in a run, whatever the number of rows
-AUTO_STEPS = 8000
-AUTO_EPOCHS = (30, 200)
+AUTO_STEPS = 4000
+AUTO_EPOCHS = (20, 120)
 AUTO_BATCH = (32, 512)
 
 
 def auto_batch_and_epochs(rows: int) -> tuple[int, int]:
     """About ``rows / 32`` rows per batch (a power of two in 32..512) and enough epochs
-    for ``AUTO_STEPS`` steps (30..200): small tables get many passes, large ones fewer,
+    for ``AUTO_STEPS`` steps (20..120): small tables get many passes, large ones fewer,
     so the time grows with the rows only once the batch size is at its cap.
 
     Example:
         >>> auto_batch_and_epochs(350), auto_batch_and_epochs(40_000)
-        ((32, 200), (512, 101))
+        ((32, 120), (512, 51))
     """
     low, high = AUTO_BATCH
     batch = int(min(max(2 ** round(math.log2(max(rows, 1) / 32)), low), high))

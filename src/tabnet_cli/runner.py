@@ -7,19 +7,21 @@ Messages for the user go through ``notify``; nothing prints.
 from __future__ import annotations
 
 import gc
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tabnet_cli import __version__, distributed
-from tabnet_cli.artifact import next_free_run_dir, save_run
+from tabnet_cli.artifact import OUT_ADVICE, next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import RunConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
+from tabnet_cli.outputs import prepare_directory, remove_empty_dirs
 from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
 from tabnet_cli.recipes import resolve_data, resolve_training
 from tabnet_cli.sources import STDIN
@@ -36,7 +38,10 @@ class TrainSummary:
     metrics: dict[str, Any]
 
 
-def default_run_dir(data: str, root: Path = Path("runs")) -> Path:
+RUNS = Path("runs")  # where runs go without --out
+
+
+def default_run_dir(data: str, root: Path = RUNS) -> Path:
     """``runs/<file stem>``, numbered when taken.
 
     Example:
@@ -55,6 +60,7 @@ def train_run(
     notify: Callable[[str], None] = lambda message: None,
 ) -> TrainSummary:
     """Trains a model on ``source`` and writes its run directory; returns where and how.
+    The output place is checked first, so a read-only or full disk fails before any work.
 
     Example:
         >>> summary = train_run("sample_data/diabetes.csv", RunConfig.from_options(
@@ -62,8 +68,25 @@ def train_run(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    place = out_dir.parent if out_dir is not None else RUNS
+    created = prepare_directory(place, OUT_ADVICE, shown=out_dir or place)
+    try:
+        return _train_and_save(source, config, out_dir, callbacks, notify)
+    except BaseException:
+        remove_empty_dirs(created)  # a failed run leaves no trace, not even its parents
+        raise
+
+
+def _train_and_save(
+    source: str,
+    config: RunConfig,
+    out_dir: Path | None,
+    callbacks: Sequence[Callback],
+    notify: Callable[[str], None],
+) -> TrainSummary:
     config = resolve_data(config)
     table = read_source(source, config.data)
+    size = os.stat(source).st_size if source != STDIN else None
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     del table, split  # the matrices are all training needs
@@ -91,7 +114,7 @@ def train_run(
     metrics = summarize(fitted, prepared)
     if rank is not None and not rank.is_main:
         return TrainSummary(None, metrics)
-    manifest = build_manifest(prepared, fitted, config)
+    manifest = build_manifest(prepared, fitted, config, size)
     history = fitted.result.history
     run_dir = out_dir or default_run_dir(source)
     save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics)
@@ -109,8 +132,11 @@ def _rank_device(device, rank: distributed.Rank):
     return torch.device("cuda", rank.local_rank) if device.type == "cuda" else device
 
 
-def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> RunManifest:
-    """The typed ``model.json`` of a trained run (validated like a loaded one)."""
+def build_manifest(
+    prepared: Prepared, fitted: Fitted, config: RunConfig, size: int | None = None
+) -> RunManifest:
+    """The typed ``model.json`` of a trained run (validated like a loaded one); ``size``
+    is the training file's byte count, which lets ``evaluate`` spot that file cheaply."""
     from tabnet_cli.manifest import FeatureState, TargetState
     from tabnet_cli.typed import build
 
@@ -126,7 +152,7 @@ def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> Run
         schema=prepared.schema,
         data_config=config.data,
         train_config=fitted.train_config,
-        data=prepared.provenance,
+        data=replace(prepared.provenance, size=size),
         recipe=config.recipe,  # type: ignore[arg-type]
         explicit=config.explicit,
         versions=_versions(),

@@ -5,12 +5,14 @@ The only package importing typer. Heavy libraries (torch, pandas) are imported i
 commands so that ``tabnet --help`` starts instantly.
 """
 
-from tabnet_cli.cli import curves_cmd, score_cmd, train_cmd  # noqa: F401  (registers commands)
+# importing the command modules registers their commands
+from tabnet_cli.cli import curves_cmd, info_cmd, score_cmd, train_cmd  # noqa: F401
 from tabnet_cli.cli.app import app
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Runs the command line (the console script goes through ``tabnet_cli.__main__``,
+    which also turns a Ctrl-C during these imports into a quiet exit 130)."""
     app()
 
 

@@ -1,16 +1,21 @@
 """The Typer application and its error discipline: every usage error and every
-``TabnetError`` becomes one line ``Error: ...`` on stderr with exit code 2."""
+``TabnetError`` becomes one line ``Error: ...`` on stderr with exit code 2, and every
+Ctrl-C one line ``Interrupted`` with exit code 130."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
+import threading
+from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.outputs import STDOUT, STDOUT_ADVICE, OutputError, write_error
 
 USER_ERROR = 2
 INTERRUPTED = 130
@@ -41,29 +46,130 @@ def warn(message: str) -> None:
     sys.stderr.write(f"Warning: {one_line(message)}\n")
 
 
+class Interrupted(Exception):
+    """A Ctrl-C inside a command. Typer would turn the KeyboardInterrupt into a silent
+    exit 130; as an ordinary exception it reaches ``OneLineErrorGroup.main`` instead."""
+
+
+class InterruptWatch:
+    """Notes every Ctrl-C during a command, so that one a library reports as some other
+    error (a parser calling the half-read file "malformed") still ends as an interrupt,
+    and one Python can only report (raised inside a weakref callback of an import) is
+    delivered again instead of printing "Exception ignored" and being lost."""
+
+    interrupted = False
+
+    def __enter__(self) -> InterruptWatch:
+        self._previous = None
+        # signal handlers can only be set from the main thread; a handler someone else
+        # installed (or SIG_IGN under nohup) is theirs to keep
+        if threading.current_thread() is threading.main_thread() and (
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+            self._previous_hook = sys.unraisablehook
+            sys.unraisablehook = self._on_unraisable
+        return self
+
+    def _on_interrupt(self, signum, frame) -> None:
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def _on_unraisable(self, unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self._previous_hook(unraisable)
+            return
+        # signalled again from another thread, so that the handler runs outside this hook
+        timer = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
+        timer.daemon = True
+        timer.start()
+
+    def __exit__(self, *exc_info) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._previous_hook
+
+
 class OneLineErrorGroup(TyperGroup):
     """Runs commands non-standalone so that every usage error and every ``TabnetError``
-    becomes one line on stderr with exit code 2, instead of Typer's boxed panel."""
+    becomes one line on stderr with exit code 2, instead of Typer's boxed panel, and every
+    Ctrl-C the line ``Interrupted`` with exit code 130 (Typer would exit 130 silently)."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
-        try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
-        except typer.TyperException as exc:  # Typer's usage errors (public base class)
-            code = _usage_error(exc)
-        except TabnetError as exc:
-            fail(str(exc))
-            code = USER_ERROR
-        except BrokenPipeError:
-            # The reader went away (`| head`): end quietly, as Unix tools killed by SIGPIPE do.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            code = BROKEN_PIPE
-        except typer.Abort:
-            sys.stderr.write("Aborted.\n")
-            code = INTERRUPTED
+        with InterruptWatch() as watch:
+            try:
+                code = super().main(*args, standalone_mode=False, **kwargs)
+                _flush_stdout()  # a full disk behind `> file` is an error, not a traceback
+            except KeyboardInterrupt:
+                code = _interrupted()
+            except Exception as exc:
+                code = _exit_code(exc, watch.interrupted)
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return sorted(super().list_commands(ctx))  # as Click lists them
+
+    def make_context(self, *args, **kwargs) -> typer.Context:
+        try:  # parsing the command line
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+    def invoke(self, ctx: typer.Context):
+        try:  # the command itself
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+
+def _exit_code(exc: Exception, interrupted: bool) -> int:
+    """The exit code for an exception that ended a command, after its one line."""
+    # after a Ctrl-C, another error is most likely the interrupt in disguise; a failed
+    # write is not (train saves what it has on Ctrl-C, and the disk may be full)
+    if isinstance(exc, (Interrupted, typer.Abort)) or (
+        interrupted and not isinstance(exc, OutputError)
+    ):
+        return _interrupted()
+    if isinstance(exc, typer.TyperException):  # Typer's usage errors (public base class)
+        return _usage_error(exc)
+    if isinstance(exc, BrokenPipeError):
+        # The reader went away (`| head`): end quietly, as Unix tools killed by SIGPIPE do.
+        _discard_stdout()
+        return BROKEN_PIPE
+    if not isinstance(exc, TabnetError):
+        raise exc  # a bug in tabnet: the traceback is what a report needs
+    if isinstance(exc, OutputError) and exc.where == STDOUT:
+        _discard_stdout()
+    fail(str(exc))
+    return USER_ERROR
+
+
+def _interrupted() -> int:
+    sys.stderr.write("Interrupted\n")
+    return INTERRUPTED
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
+
+
+def _discard_stdout() -> None:
+    """Drops output that cannot be written, so that Python's own flush at exit does not
+    fail a second time with a traceback-like message."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real stream (a test runner's): nothing to flush at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _usage_error(exc: typer.TyperException) -> int:
@@ -78,19 +184,89 @@ def _usage_error(exc: typer.TyperException) -> int:
     return USER_ERROR
 
 
+class TidyCommand(TyperCommand):
+    """Plain help, as ``git`` and ``ls`` print it. Typer's panels start with a blank line
+    and cut long option names at 80 columns; here arguments show their names (not
+    ``<str>``) and options are grouped under their panel titles."""
+
+    def format_options(self, ctx: typer.Context, formatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                sections.setdefault("Arguments", []).append((_metavar(param), record[1]))
+            else:
+                title = getattr(param, "rich_help_panel", None) or "Options"
+                sections.setdefault(title, []).append(record)
+        for title, rows in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _metavar(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+def _metavar(argument) -> str:
+    name = argument.metavar or argument.name.upper()
+    return name + ("..." if argument.nargs != 1 else "")
+
+
 app = typer.Typer(
     cls=OneLineErrorGroup,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help (see TidyCommand)
     no_args_is_help=True,  # the help text is the docstring of _root below
 )
 
 
+def command(**settings):
+    """``app.command`` with tabnet's plain help layout."""
+    return app.command(cls=TidyCommand, **settings)
+
+
+def package_version() -> str:
+    """tabnet's version, from the installed package's metadata.
+
+    Example:
+        >>> package_version()  # doctest: +ELLIPSIS
+        '0...'
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tabnet-cli")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        from tabnet_cli import __version__
+
+        return __version__
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tabnet {package_version()}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_show_version
+        ),
+    ] = False,
+) -> None:
     """Train neural networks on tabular data (CSV) from the command line, Keras style.
 
-    tabnet train DATA --target COL, then tabnet evaluate / predict / curves on the run.
+    tabnet train DATA --target COL, then tabnet evaluate / predict / curves / info on the
+    run.
     """
 
 

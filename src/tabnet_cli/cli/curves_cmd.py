@@ -8,28 +8,37 @@ from typing import Annotated
 
 import typer
 
-from tabnet_cli.cli.app import app, plot_size, wants_colour
+from tabnet_cli.cli.app import command, plot_size, wants_colour
 from tabnet_cli.cli.options import split_names
 
 
-@app.command()
+@command()
 def curves(
     runs: Annotated[
-        list[str], typer.Argument(help="Run directories (or history CSVs) to draw together.")
+        list[str],
+        typer.Argument(metavar="RUN", help="Run directories (or history CSVs) to draw together."),
     ],
     metrics: Annotated[
-        str, typer.Option(help="Comma-separated metrics, e.g. loss,accuracy (val_ implied).")
+        str,
+        typer.Option(
+            metavar="NAMES", help="Comma-separated metrics, e.g. loss,accuracy (val_ implied)."
+        ),
     ] = "",
-    from_epoch: Annotated[int, typer.Option(min=1, help="First epoch to show.")] = 1,
+    from_epoch: Annotated[
+        int, typer.Option(min=1, metavar="EPOCH", help="First epoch to show.")
+    ] = 1,
     log_y: Annotated[bool, typer.Option("--log-y", help="Logarithmic y axis.")] = False,
     width: Annotated[
-        int | None, typer.Option(min=20, help="Plot width \\[default: the terminal's].")
+        int | None,
+        typer.Option(min=20, metavar="COLUMNS", help="Plot width [default: the terminal's]."),
     ] = None,
     height: Annotated[
-        int | None, typer.Option(min=6, help="Plot height \\[default: the terminal's].")
+        int | None,
+        typer.Option(min=6, metavar="LINES", help="Plot height [default: the terminal's]."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the plot (plain text) here.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the plot (plain text) here."),
     ] = None,
     table: Annotated[
         bool, typer.Option("--table", help="Per-epoch values as a table instead of a plot.")
@@ -37,7 +46,7 @@ def curves(
 ) -> None:
     """Draw learning curves (training vs validation) in the terminal.
 
-    Example: tabnet curves runs/small runs/big --metrics loss,accuracy --from-epoch 5
+    Example: tabnet curves runs/small runs/big --metrics loss --from-epoch 5
     """
     from tabnet_cli.plots import load_history, render_curves, render_table, select_metrics
 
@@ -49,10 +58,10 @@ def curves(
         plot_width, plot_height = plot_size(width, height)
         colour = output is None and wants_colour(sys.stdout)
         text = render_curves(histories, chosen, plot_width, plot_height, from_epoch, log_y, colour)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    from tabnet_cli.artifact import atomic_text_file
+    from tabnet_cli.outputs import guarded_stdout, open_output
 
-    with atomic_text_file(output) as handle:
+    if output is None:
+        guarded_stdout().write(text)
+        return
+    with open_output(output, "choose another --output") as handle:
         handle.write(text)

@@ -96,97 +96,111 @@ def _typed(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _option(help_text: str, panel: str | None = None, *names: str, **extra) -> Any:
-    return typer.Option(*names, help=help_text, rich_help_panel=panel, **extra)
+def _option(help_text: str, panel: str | None, metavar: str, *names: str, **extra) -> Any:
+    # an explicit metavar: Typer would show <str>, <int range>... in the help otherwise
+    return typer.Option(*names, help=help_text, rich_help_panel=panel, metavar=metavar, **extra)
 
 
-# Typer turns Literal types into choices; the names live once, in config.py.
-Recipe = Annotated[
-    Literal[RECIPES],  # type: ignore[valid-type]
-    _option("Defaults to start from: auto (RealMLP-style) or plain (the course's Keras).", None),
+def _flag(help_text: str, panel: str | None, *names: str) -> Any:
+    return typer.Option(*names, help=help_text, rich_help_panel=panel)
+
+
+def choices(names: tuple[str, ...]) -> str:
+    """The help's spelling of a choice, as Click writes it.
+
+    Example:
+        >>> choices(("cpu", "cuda"))
+        '[cpu|cuda]'
+    """
+    return "[" + "|".join(names) + "]"
+
+
+def _choice(values: tuple[str, ...], help_text: str, panel: str | None = None) -> Any:
+    """An option whose value is one of ``values`` (Typer checks it)."""
+    return Annotated[Literal[values], _option(help_text, panel, choices(values))]  # type: ignore[valid-type]
+
+
+# Typer turns Literal types into choices; the names live once, in config.py and recipes.py.
+Recipe = _choice(RECIPES, "Defaults to start from: auto (RealMLP-style) or plain (the course's).")
+Data = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")]
+Target = Annotated[str, _option("Column to predict.", None, "COL", "--target", "-t")]
+Layers = Annotated[
+    str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL, "WIDTHS")
 ]
-Target = Annotated[str, _option("Column to predict.", None, "--target", "-t")]
-Layers = Annotated[str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL)]
-Activation = Annotated[Literal[ACTIVATIONS], _option("Hidden activation.", MODEL)]  # type: ignore[valid-type]
+Activation = _choice(ACTIVATIONS, "Hidden activation.", MODEL)
+Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL, "RATE")]
+BatchNorm = Annotated[bool, _flag("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
 FeatureScaleOpt = Annotated[
-    bool, _option("A learnable scale per input before the first layer.", MODEL)
+    bool, _flag("A learnable scale per input before the first layer.", MODEL)
 ]
-ZeroInitLast = Annotated[bool, _option("Start the output layer at zero.", MODEL)]
-Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL)]
-BatchNorm = Annotated[bool, _option("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
-Loss = Annotated[
-    Literal[LOSSES],  # type: ignore[valid-type]
-    _option("auto: mae (regression), bce (binary), crossentropy (multiclass).", FIT),
+ZeroInitLast = Annotated[bool, _flag("Start the output layer at zero.", MODEL)]
+Loss = _choice(LOSSES, "auto: from the task and the recipe (see README).", FIT)
+HuberDelta = Annotated[
+    float, _option("Huber loss threshold, in scaled target units.", FIT, "DELTA")
 ]
-HuberDelta = Annotated[float, _option("Huber loss threshold, in scaled target units.", FIT)]
-Optimizer = Annotated[Literal[OPTIMIZERS], _option("Optimizer.", FIT)]  # type: ignore[valid-type]
-LearningRate = Annotated[float, _option("Learning rate.", FIT)]
-Schedule = Annotated[
-    Literal[SCHEDULES],  # type: ignore[valid-type]
-    _option("Learning-rate schedule: constant, or cosine down to 0 over --epochs.", FIT),
-]
-Warmup = Annotated[float, _option("Share of all steps spent raising the rate from 0.", FIT)]
-Beta2 = Annotated[float, _option("Adam's second-moment decay.", FIT)]
-LabelSmoothing = Annotated[float, _option("Label smoothing for classification losses.", FIT)]
-WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT)]
-Momentum = Annotated[float, _option("SGD momentum.", FIT)]
-BatchSize = Annotated[int, _option("Rows per step.", FIT)]
-Epochs = Annotated[int, _option("Maximum epochs.", FIT)]
+Optimizer = _choice(OPTIMIZERS, "Optimizer.", FIT)
+LearningRate = Annotated[float, _option("Learning rate.", FIT, "LR")]
+Schedule = _choice(SCHEDULES, "Learning rate: constant, or cosine down to 0 over --epochs.", FIT)
+Warmup = Annotated[float, _option("Share of all steps spent raising the rate from 0.", FIT, "F")]
+WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT, "DECAY")]
+Momentum = Annotated[float, _option("SGD momentum.", FIT, "MOMENTUM")]
+Beta2 = Annotated[float, _option("Adam's second-moment decay.", FIT, "BETA")]
+LabelSmoothing = Annotated[float, _option("Label smoothing for classification.", FIT, "EPS")]
+BatchSize = Annotated[int, _option("Rows per step.", FIT, "ROWS")]
+Epochs = Annotated[int, _option("Maximum epochs.", FIT, "N")]
 Patience = Annotated[
-    int, _option("Epochs without improvement before stopping; 0 = never stop early.", STOP)
+    int,
+    _option("Epochs without improvement before stopping; 0 = never stop early.", STOP, "EPOCHS"),
 ]
-MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP)]
-Monitor = Annotated[str, _option("Quantity to watch: val_loss, val_mae, val_accuracy...", STOP)]
-RestoreBest = Annotated[bool, _option("Keep the weights of the best epoch, not the last.", STOP)]
+MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP, "DELTA")]
+Monitor = Annotated[
+    str, _option("Quantity to watch: val_loss, val_mae, val_accuracy...", STOP, "METRIC")
+]
+RestoreBest = Annotated[bool, _flag("Keep the weights of the best epoch, not the last.", STOP)]
 ValidationSplit = Annotated[
-    float, _option("Fraction held out; the rest is df.sample(frac=1-F, random_state=SEED).", DATA)
+    float,
+    _option("Fraction held out; the rest is df.sample(frac=1-F, random_state=SEED).", DATA, "F"),
 ]
 ValidationData = Annotated[
-    str | None, _option("Separate validation file (replaces --validation-split).", DATA)
+    str | None, _option("Separate validation file (replaces --validation-split).", DATA, "FILE")
 ]
-Scale = Annotated[Literal[SCALES], _option("Feature scaling, fitted on training rows.", DATA)]  # type: ignore[valid-type]
-Clip = Annotated[
-    Literal[CLIPS],  # type: ignore[valid-type]
-    _option("smooth: x/sqrt(1+(x/3)^2) after scaling, so outliers stay within +-3.", DATA),
-]
-TargetScale = Annotated[
-    Literal[SCALES],  # type: ignore[valid-type]
-    _option("Regression target scaling; loss is reported in these units.", DATA),
-]
-Task = Annotated[Literal[TASKS], _option("What to predict; auto decides from the target.", DATA)]  # type: ignore[valid-type]
-Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA)]
-Features = Annotated[str, _option("Use only these columns as features.", DATA)]
-Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
-Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
-NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
+Scale = _choice(SCALES, "Feature scaling, fitted on training rows.", DATA)
+Clip = _choice(CLIPS, "smooth: x/sqrt(1+(x/3)^2) after scaling: outliers stay within 3.", DATA)
+TargetScale = _choice(SCALES, "Regression target scaling; loss is in these units.", DATA)
+Task = _choice(TASKS, "What to predict; auto decides from the target.", DATA)
+Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA, "COLS")]
+Features = Annotated[str, _option("Use only these columns as features.", DATA, "COLS")]
+Categorical = Annotated[str, _option("Columns to treat as categories.", DATA, "COLS")]
+Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA, "COLS")]
+NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA, "MARKERS")]
 DefaultNa = Annotated[
-    bool,
-    _option(
-        "Count pandas' markers (NA, N/A, null, None...) and ? as missing; "
-        "--no-default-na: only blanks and --na-values.",
-        DATA,
-    ),
+    bool, _flag("--no-default-na: only blanks and --na-values are missing (not NA, null, ?).", DATA)
 ]
-Header = Annotated[
-    bool, _option("--no-header: the first line is data; columns are named V1..Vn.", DATA)
+Header = Annotated[bool, _flag("--no-header: the first line is data; columns V1..Vn.", DATA)]
+Names = Annotated[str, _option("Column names for a file without a header line.", DATA, "COLS")]
+Encoding = Annotated[str, _option("Text encoding, e.g. latin-1, cp1252, utf-16.", DATA, "NAME")]
+Decimal = Annotated[str, _option("Decimal mark: . or , (with ; separators).", DATA, "MARK")]
+Seed = Annotated[int, _option("Seed for the split, initial weights and batches.", None, "SEED")]
+Device = _choice(DEVICES, "auto uses CUDA when available.")
+Threads = Annotated[
+    int, _option("CPU threads per step; 0 = from the work and the free cores.", None, "N")
 ]
-Names = Annotated[str, _option("Column names for a file without a header line: a,b,c.", DATA)]
-Encoding = Annotated[str, _option("Text encoding, e.g. latin-1, cp1252, utf-16.", DATA)]
-Decimal = Annotated[str, _option("Decimal mark: . or , (with ; separators).", DATA)]
-Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
-Threads = Annotated[int, _option("CPU threads per step; 0 = from the work and the free cores.")]
-Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
-
 # options of the command itself, not saved with the run
 Out = Annotated[
-    Path | None, typer.Option(help="Run directory to create \\[default: runs/<file name>].")
+    Path | None,
+    typer.Option(metavar="DIR", help="Run directory to create [default: runs/<file name>]."),
 ]
 Verbose = Annotated[
-    int, typer.Option(min=0, max=2, help="0 silent, 1 progress bar, 2 one line per epoch.")
+    int,
+    typer.Option(
+        min=0, max=2, metavar="LEVEL", help="0 silent, 1 progress bar, 2 one line per epoch."
+    ),
 ]
 Plot = Annotated[
     bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
 ]
-Nproc = Annotated[int, typer.Option(min=1, help="Data-parallel processes (runs torchrun).")]
+Nproc = Annotated[
+    int, typer.Option(min=1, metavar="N", help="Data-parallel processes (runs torchrun).")
+]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

@@ -8,14 +8,20 @@ from typing import Annotated
 
 import typer
 
-from tabnet_cli.cli.app import app, warn
+from tabnet_cli.cli.app import command, warn
 from tabnet_cli.cli.options import split_names
 
-RunArg = Annotated[str, typer.Argument(help="Run directory written by tabnet train.")]
-DataArg = Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")]
-BatchOpt = Annotated[
-    int, typer.Option(min=1, help="Rows read and scored at a time (bounds memory).")
+RunArg = Annotated[
+    str, typer.Argument(metavar="RUN", help="Run directory written by tabnet train.")
 ]
+DataArg = Annotated[
+    str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")
+]
+BatchOpt = Annotated[
+    int,
+    typer.Option(min=1, metavar="ROWS", help="Rows read and scored at a time (bounds memory)."),
+]
+OUTPUT_ADVICE = "choose another --output"
 
 
 def _exit_quietly_when_the_reader_goes_away() -> None:
@@ -35,7 +41,7 @@ def _is_real_stream(stream) -> bool:
     return True
 
 
-@app.command()
+@command()
 def evaluate(
     run: RunArg,
     data: DataArg,
@@ -44,55 +50,71 @@ def evaluate(
     ] = False,
     batch_size: BatchOpt = 65536,
 ) -> None:
-    """Score a trained model on DATA (with the target column), next to a naive baseline.
+    """Score a model on DATA, next to a naive baseline.
 
     Example: tabnet evaluate runs/red-wine valid.csv --json
     """
     from tabnet_cli.artifact import load_run
     from tabnet_cli.inference import evaluate_run
+    from tabnet_cli.runinfo import seen_in_training
 
-    report = evaluate_run(load_run(run), data, batch_size, warn=warn)
+    loaded = load_run(run)
+    report = evaluate_run(loaded, data, batch_size, warn=warn)
+    # said once the figures exist: an error alone stays the only line
+    if seen_in_training(loaded.manifest, data):
+        warn(
+            f"{data} is the file this model was trained on (same sha256): these figures are "
+            "optimistic, the model saw these rows; evaluate on data it never saw"
+        )
     if json_output:
         import json
 
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        from tabnet_cli.outputs import guarded_stdout
+
+        guarded_stdout().write(json.dumps(report, indent=2) + "\n")
         return
     from tabnet_cli.render import render_evaluation
 
     render_evaluation(report)
 
 
-@app.command()
+@command()
 def predict(
     run: RunArg,
     data: DataArg,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the CSV here (atomically).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the CSV here (atomically)."),
     ] = None,
     proba: Annotated[
         bool, typer.Option("--proba", help="Add one probability column per class.")
     ] = False,
     keep: Annotated[
-        str, typer.Option(help="Comma-separated input columns to copy next to the prediction.")
+        str,
+        typer.Option(
+            metavar="COLS", help="Comma-separated input columns to copy next to the prediction."
+        ),
     ] = "",
     keep_all: Annotated[bool, typer.Option("--keep-all", help="Copy every input column.")] = False,
     batch_size: BatchOpt = 65536,
 ) -> None:
-    """Predict the target for every row of DATA; CSV on stdout (or --output).
+    """Predict the target of every row of DATA (CSV on stdout or -o).
 
     Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
     """
-    from tabnet_cli.artifact import atomic_text_file, load_run
+    from tabnet_cli.artifact import load_run
     from tabnet_cli.inference import PredictOptions, predict_to
+    from tabnet_cli.outputs import guarded_stdout, open_output
 
     loaded = load_run(run)
     options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)
     if output is None:
         _exit_quietly_when_the_reader_goes_away()
-        _, report = predict_to(loaded, data, sys.stdout, options)
-        sys.stdout.flush()
+        stdout = guarded_stdout()
+        _, report = predict_to(loaded, data, stdout, options)  # type: ignore[arg-type]
+        stdout.flush()
     else:
-        with atomic_text_file(output) as handle:
-            _, report = predict_to(loaded, data, handle, options)
+        with open_output(output, OUTPUT_ADVICE) as handle:
+            _, report = predict_to(loaded, data, handle, options)  # type: ignore[arg-type]
     if report.message():
         warn(report.message())

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from tabnet_cli import distributed
 from tabnet_cli.cli import options as o
-from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
+from tabnet_cli.cli.app import (
+    INTERRUPTED,
+    command,
+    plot_size,
+    stderr_console,
+    wants_colour,
+)
 from tabnet_cli.config import ArchConfig as A
 from tabnet_cli.config import DataConfig as D
 from tabnet_cli.config import RunConfig as R
 from tabnet_cli.config import TrainConfig as T
+from tabnet_cli.errors import plural
 
 
-@app.command()
+@command()
 def train(
     ctx: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")],
+    data: o.Data,
     target: o.Target,
     recipe: o.Recipe = R.recipe,
     layers: o.Layers = o.DEFAULT_LAYERS,
@@ -70,7 +76,7 @@ def train(
     plot: o.Plot = False,
     nproc: o.Nproc = 1,
 ) -> None:
-    """Train an MLP on DATA and write a run directory (its path is printed on stdout).
+    """Train an MLP on DATA and write a run directory (path on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
@@ -151,16 +157,17 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
          'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
     """
-    epochs = metrics["epochs_run"]
+    epochs = plural(metrics["epochs_run"], "epoch")
     reasons = {
-        "completed": f"Trained {epochs} epochs.",
+        "completed": f"Trained {epochs}.",
         "early_stopping": (
-            f"Stopped early after {epochs} epochs "
-            f"(no improvement in {metrics['monitor']} for {patience} epochs)."
+            f"Stopped early after {epochs} "
+            f"(no improvement in {metrics['monitor']} for {plural(patience, 'epoch')})."
         ),
-        "interrupted": f"Interrupted after {epochs} complete epochs; saving.",
+        "interrupted": f"Interrupted after {plural(metrics['epochs_run'], 'complete epoch')}; "
+        "saving.",
         "non_finite": (
-            f"Stopped after {epochs} epochs: the loss became NaN or "
+            f"Stopped after {epochs}: the loss became NaN or "
             "infinite in the next one (try a lower --lr)."
         ),
     }
