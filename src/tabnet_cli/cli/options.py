@@ -25,7 +25,7 @@ from tabnet_cli.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
-COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe")
+COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "log_format")
 NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values")
 
 
@@ -159,6 +159,10 @@ Categorical = Annotated[str, _option("Columns to treat as categories.", DATA)]
 Numeric = Annotated[str, _option("Columns to treat as numbers.", DATA)]
 NaValues = Annotated[str, _option("Extra missing-value markers, e.g. -,n.a.", DATA)]
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.")]
+LogFormat = Annotated[
+    Literal["text", "jsonl"],
+    _option("text: progress and messages; jsonl: one JSON event per line on stderr."),
+]
 Device = Annotated[Literal[DEVICES], _option("auto uses CUDA when available.")]  # type: ignore[valid-type]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

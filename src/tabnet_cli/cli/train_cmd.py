@@ -10,6 +10,7 @@ import typer
 
 from tabnet_cli.cli import options as o
 from tabnet_cli.cli.app import INTERRUPTED, app, plot_size, stderr_console, wants_colour
+from tabnet_cli.cli.train_events import train_with_events
 from tabnet_cli.config import ArchConfig as A
 from tabnet_cli.config import DataConfig as D
 from tabnet_cli.config import RunConfig as R
@@ -66,13 +67,16 @@ def train(
     plot: Annotated[
         bool, typer.Option("--plot", help="Draw the learning curves at the end (on stderr).")
     ] = False,
+    log_format: o.LogFormat = "text",
 ) -> None:
     """Train an MLP on DATA and write a run directory (its path is printed on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    config = o.run_config(locals(), ctx)
-    run_training(data, config, out, verbose, plot)
+    options = dict(locals())
+    if log_format == "jsonl":  # user errors become JSON events too: the config is built there
+        return train_with_events(data, lambda: o.run_config(options, ctx), out, plot)
+    run_training(data, o.run_config(options, ctx), out, verbose, plot)
 
 
 def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
