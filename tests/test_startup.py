@@ -7,10 +7,11 @@ CHECK = """
 import sys
 from typer.testing import CliRunner
 from tabnet_cli.cli import app
-for args in (["--help"], ["train", "--help"]):
+for args in (["--help"], ["train", "--help"], ["export", "--help"], ["importance", "--help"]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-heavy = sorted(m for m in ("torch", "pandas", "sklearn", "numpy", "plotext") if m in sys.modules)
+heavy = ("torch", "pandas", "sklearn", "numpy", "plotext", "onnx", "onnxruntime")
+heavy = sorted(m for m in heavy if m in sys.modules)
 print(",".join(heavy))
 """
 

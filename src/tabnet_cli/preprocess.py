@@ -177,6 +177,29 @@ class FeatureEncoder:
             position += width
         return out, report
 
+    def column_slots(self) -> dict[str, list[int]]:
+        """The model-input positions each raw column fills, in ``transform``'s layout:
+        numeric values, then the missing indicators, then one one-hot block per category
+        column (its categories, then "other").
+
+        Example:
+            >>> import pandas as pd
+            >>> df = pd.DataFrame({"x": [1.0, None], "c": ["a", "b"]})
+            >>> FeatureEncoder().fit(df).column_slots()
+            {'x': [0, 1], 'c': [2, 3, 4]}
+        """
+        slots = {spec["name"]: [i] for i, spec in enumerate(self.numeric_)}
+        position = len(self.numeric_)
+        for spec in self.numeric_:
+            if spec["indicator"]:
+                slots[spec["name"]].append(position)
+                position += 1
+        for spec in self.categorical_:
+            width = len(spec["categories"]) + 1
+            slots[spec["name"]] = list(range(position, position + width))
+            position += width
+        return slots
+
     @staticmethod
     def _category_slots(column: pd.Series, categories: list[str]) -> np.ndarray:
         """Each row's position in ``categories`` (-1 when unseen)."""

@@ -80,6 +80,21 @@ def resolve_data(config: RunConfig) -> RunConfig:
     return replace(config, data=_fill(config.data, AUTO_DATA, config.explicit))
 
 
+def resolve_before_data(config: RunConfig) -> RunConfig:
+    """Every choice of the recipe that does not depend on the data (the data and model
+    settings); the training settings follow from the rows and the task.
+
+    Example:
+        >>> from tabnet_cli.config import DataConfig
+        >>> resolve_before_data(RunConfig(DataConfig(target="y"))).arch.layers
+        (256, 256, 256)
+    """
+    config = resolve_data(config)
+    if config.recipe == "plain":
+        return config
+    return replace(config, arch=_fill(config.arch, AUTO_ARCH, config.explicit))
+
+
 def resolve_training(config: RunConfig, rows: int, task: str) -> RunConfig:
     """The model and training settings of the recipe, for ``rows`` training rows.
 

@@ -290,7 +290,7 @@ def fit(
     result, started = FitResult(history, stopper), clock()
     steps = math.ceil(train[0].shape[0] / config.batch_size)
     for callback in everyone:
-        callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps)
+        callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps, config=config)
     try:
         _run_epochs(job, everyone, result)
     except KeyboardInterrupt:

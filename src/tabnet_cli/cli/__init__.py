@@ -6,7 +6,14 @@ commands so that ``tabnet --help`` starts instantly.
 """
 
 # importing the command modules registers their commands
-from tabnet_cli.cli import curves_cmd, info_cmd, score_cmd, train_cmd  # noqa: F401
+from tabnet_cli.cli import (  # noqa: F401
+    curves_cmd,
+    export_cmd,
+    info_cmd,
+    inspect_cmd,
+    score_cmd,
+    train_cmd,
+)
 from tabnet_cli.cli.app import app
 
 

@@ -26,7 +26,7 @@ from tabnet_cli.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
-COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "nproc")
+COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "nproc", "log_format")
 NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values", "names")
 
 
@@ -201,6 +201,14 @@ Plot = Annotated[
 ]
 Nproc = Annotated[
     int, typer.Option(min=1, metavar="N", help="Data-parallel processes (runs torchrun).")
+]
+LogFormat = Annotated[
+    Literal["text", "jsonl"],
+    _option(
+        "text: progress and messages; jsonl: one JSON event per line on stderr.",
+        None,
+        "[text|jsonl]",
+    ),
 ]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)

@@ -49,17 +49,26 @@ def evaluate(
         bool, typer.Option("--json", help="Print one JSON document instead of tables.")
     ] = False,
     batch_size: BatchOpt = 65536,
+    fail_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-if", help="Exit 3 when METRIC<VALUE holds (<, <=, >, >=); repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Score a model on DATA, next to a naive baseline.
 
-    Example: tabnet evaluate runs/red-wine valid.csv --json
+    Example: tabnet evaluate runs/red-wine valid.csv --json --fail-if "mae>0.5"
     """
+    from tabnet_cli import gate
     from tabnet_cli.artifact import load_run
     from tabnet_cli.inference import evaluate_run
     from tabnet_cli.runinfo import seen_in_training
 
+    conditions = [gate.parse_condition(text) for text in fail_if or ()]
     loaded = load_run(run)
     report = evaluate_run(loaded, data, batch_size, warn=warn)
+    gate.check_metrics(conditions, report["metrics"])
     # said once the figures exist: an error alone stays the only line
     if seen_in_training(loaded.manifest, data):
         warn(
@@ -72,10 +81,15 @@ def evaluate(
         from tabnet_cli.outputs import guarded_stdout
 
         guarded_stdout().write(json.dumps(report, indent=2) + "\n")
-        return
-    from tabnet_cli.render import render_evaluation
+    else:
+        from tabnet_cli.render import render_evaluation
 
-    render_evaluation(report)
+        render_evaluation(report)
+    failed = gate.failures(conditions, report["metrics"])
+    if failed:
+        sys.stdout.flush()  # the report first, then the verdict
+        sys.stderr.write("".join(line + "\n" for line in failed))
+        raise typer.Exit(gate.GATE_FAILED)
 
 
 @command()

@@ -17,6 +17,7 @@ from tabnet_cli.cli.app import (
     stderr_console,
     wants_colour,
 )
+from tabnet_cli.cli.train_events import train_with_events
 from tabnet_cli.config import ArchConfig as A
 from tabnet_cli.config import DataConfig as D
 from tabnet_cli.config import RunConfig as R
@@ -75,15 +76,18 @@ def train(
     verbose: o.Verbose = 1,
     plot: o.Plot = False,
     nproc: o.Nproc = 1,
+    log_format: o.LogFormat = "text",
 ) -> None:
     """Train an MLP on DATA and write a run directory (path on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    config = o.run_config(locals(), ctx)
+    options = dict(locals())
     if nproc > 1 and distributed.current() is None:
         raise typer.Exit(distributed.launch(nproc, _without_nproc(sys.argv[1:])))
-    run_training(data, config, out, verbose, plot)
+    if log_format == "jsonl":  # user errors become JSON events too: the config is built there
+        return train_with_events(data, lambda: o.run_config(options, ctx), out, plot)
+    run_training(data, o.run_config(options, ctx), out, verbose, plot)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

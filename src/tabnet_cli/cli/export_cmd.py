@@ -1,0 +1,37 @@
+"""``tabnet export``: a run as one ONNX file (preprocessing and network) for serving."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from tabnet_cli.cli.app import app
+
+
+@app.command()
+def export(
+    run: Annotated[str, typer.Argument(help="Run directory written by tabnet train.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write, e.g. model.onnx.")],
+    format: Annotated[
+        Literal["onnx"], typer.Option("--format", help="File format (ONNX, opset 20).")
+    ] = "onnx",
+) -> None:
+    """Write the model and its preprocessing as one ONNX graph (needs the onnx extra).
+
+    Example: tabnet export runs/red-wine --format onnx -o red-wine.onnx
+    """
+    from tabnet_cli.onnx_export import require_onnx
+
+    require_onnx()  # before loading anything: the message says how to install it
+    from tabnet_cli.artifact import load_run
+    from tabnet_cli.onnx_export import export_onnx
+
+    loaded = load_run(run)
+    difference = export_onnx(loaded, output)
+    sys.stderr.write(
+        f"Checked with onnxruntime against tabnet predict: max difference {difference:.2g}\n"
+    )
+    print(output)

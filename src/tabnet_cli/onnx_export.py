@@ -1,0 +1,334 @@
+"""A run as one ONNX graph: the saved preprocessing and the network, so that any ONNX
+runtime scores raw rows exactly as ``tabnet predict`` does.
+
+Inputs: one per raw column the model reads, shaped [N, 1]: ``double`` for a numeric column
+(NaN or an infinity is a missing value; double, because preprocessing computes in float64
+and a float32 input would already round large values) and ``string`` for a category column
+(the empty string is a missing value). Numeric columns are imputed with the training median (with a
+0/1 indicator where training had gaps), scaled, and smoothly clipped when the run does;
+category values are stripped of surrounding white space and one-hot encoded over the
+stored categories, anything else going to the "other" slot (a missing value goes to the
+"(missing)" category when training had one). Then the layer plan: per-input scale, Dense
+layers with batch normalisation folded into them, every activation of ``config.py``;
+dropout is off at inference.
+
+Outputs: ``prediction`` [N] (``double`` in the target's units for a regression; for a
+classifier the class label as ``string``, as ``predict`` writes it) and, for classifiers,
+``probabilities`` [N, K] (``double``, one column per class in the order of the
+``classes`` metadata entry).
+
+Standard ``ai.onnx`` operators only, opset ``OPSET`` (20: the first with
+``RegexFullMatch``, which matches category values with their white space).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tabnet_cli.artifact import LoadedRun
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.forward import BATCHNORM_EPS
+from tabnet_cli.model import layer_plan
+from tabnet_cli.preprocess import MISSING
+
+if TYPE_CHECKING:
+    import onnx
+
+OPSET = 20
+_FLOAT, _DOUBLE, _INT64 = 1, 11, 7  # onnx.TensorProto.FLOAT, DOUBLE, INT64 (no import needed)
+OUTPUTS = ("prediction", "probabilities")
+NEEDS_EXTRA = "tabnet export needs the onnx extra: pip install 'tabnet-cli[onnx]'"
+_SELU_ALPHA, _SELU_GAMMA = 1.6732632423543772, 1.0507009873554805  # PyTorch's constants
+# Python's str.strip() white space (which preprocessing strips), as an RE2 class
+_SPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x3100) if chr(c).isspace()) + "]"
+
+
+def require_onnx() -> None:
+    """Refuses, in one line, when the optional ``onnx`` extra is not installed."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise TabnetError(NEEDS_EXTRA) from None
+
+
+def category_pattern(category: str) -> str:
+    """The RE2 pattern a raw value fully matches when it is ``category`` after stripping
+    (every character escaped by code point, so any text is safe).
+
+    Example:
+        >>> category_pattern("a.b").replace(_SPACE, "S")
+        'S*\\\\x{61}\\\\x{2e}\\\\x{62}S*'
+    """
+    escaped = "".join(f"\\x{{{ord(c):x}}}" for c in category)
+    if category == MISSING:  # the empty string is a missing value, as an empty CSV cell
+        return f"(?:{_SPACE}*{escaped}{_SPACE}*)?"
+    if category == "":  # white space only; the empty string itself is missing
+        return f"{_SPACE}+"
+    return f"{_SPACE}*{escaped}{_SPACE}*"
+
+
+class _Graph:
+    """Collects nodes and constants with unique internal names."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.initializers: list = []
+        self.count = 0
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"tabnet/{hint}/{self.count}"
+
+    def const(self, value: Any, dtype: Any = np.float32, hint: str = "c") -> str:
+        from onnx import numpy_helper
+
+        name = self.name(hint)
+        array = np.asarray(value, dtype=object if dtype is str else dtype)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attributes: Any) -> str:
+        from onnx import helper
+
+        output = self.name(op_type)
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))
+        return output
+
+
+def build_model(run: LoadedRun) -> onnx.ModelProto:
+    """The ONNX model of a loaded run (checked with ``onnx.checker``).
+
+    Example:
+        >>> model = build_model(load_run("runs/diabetes"))  # doctest: +SKIP
+        >>> [i.name for i in model.graph.input][:2]  # doctest: +SKIP
+        ['age', 'sex']
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    _refuse_name_clashes(run)
+    graph, inputs, parts = _Graph(), [], []
+    numeric = run.features.numeric_
+    for spec in numeric:
+        inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.DOUBLE, ["N", 1]))
+    if numeric:
+        parts += _numeric_part(graph, numeric, run.features.clip)
+    for spec in run.features.categorical_:
+        inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.STRING, ["N", 1]))
+        parts.append(_categorical_part(graph, spec))
+    x = parts[0] if len(parts) == 1 else graph.op("Concat", *parts, axis=1)
+    raw = _network(graph, run, x)
+    outputs = _outputs(graph, run, raw)
+    body = helper.make_graph(graph.nodes, "tabnet", inputs, outputs, graph.initializers)
+    model = helper.make_model(
+        body,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="tabnet",
+        doc_string=f"tabnet run {run.path.name}: {run.task} model of {run.target_name!r}",
+    )
+    model.ir_version = 9  # what ONNX 1.15+ runtimes read; opset 20 needs no newer
+    helper.set_model_props(model, _metadata(run))
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _refuse_name_clashes(run: LoadedRun) -> None:
+    for column in run.features.input_columns:
+        if column in OUTPUTS or column.startswith("tabnet/"):
+            raise TabnetError(
+                f"column {column!r} has the name of an ONNX output or internal value; "
+                "rename it in the data and retrain to export this model"
+            )
+
+
+def _metadata(run: LoadedRun) -> dict[str, str]:
+    from tabnet_cli import __version__
+
+    kinds = [{"name": c["name"], "type": "double"} for c in run.features.numeric_]
+    kinds += [{"name": c["name"], "type": "string"} for c in run.features.categorical_]
+    classes = run.target.classes_
+    return {
+        "tabnet_version": __version__,
+        "task": run.task,
+        "target": run.target_name,
+        "inputs": json.dumps(kinds),
+        "classes": json.dumps(None if classes is None else [str(c) for c in classes]),
+    }
+
+
+def _numeric_part(graph: _Graph, specs: list[dict], clip: str) -> list[str]:
+    """Imputed, scaled (and clipped) values [N, k] and the missing indicators [N, m]."""
+    names = [spec["name"] for spec in specs]
+    x = names[0] if len(names) == 1 else graph.op("Concat", *names, axis=1)
+    missing = graph.op("Or", graph.op("IsNaN", x), graph.op("IsInf", x))
+
+    def column(key: str) -> str:
+        return graph.const([spec[key] for spec in specs], np.float64, key)
+
+    imputed = graph.op("Where", missing, column("median"), x)
+    scaled = graph.op("Div", graph.op("Sub", imputed, column("center")), column("spread"))
+    if clip == "smooth":  # preprocess.smooth_clip, step by step
+        low, high = graph.const(-1e15, np.float64), graph.const(1e15, np.float64)
+        bounded = graph.op("Clip", scaled, low, high)
+        third = graph.op("Div", bounded, graph.const(3.0, np.float64))
+        one = graph.const(1.0, np.float64)
+        root = graph.op("Sqrt", graph.op("Add", one, graph.op("Mul", third, third)))
+        scaled = graph.op("Div", bounded, root)
+    parts = [graph.op("Cast", scaled, to=_FLOAT)]
+    flagged = [i for i, spec in enumerate(specs) if spec["indicator"]]
+    if flagged:
+        indicators = graph.op("Cast", missing, to=_FLOAT)
+        parts.append(graph.op("Gather", indicators, graph.const(flagged, np.int64), axis=1))
+    return parts
+
+
+def _categorical_part(graph: _Graph, spec: dict) -> str:
+    """The one-hot block [N, K + 1] of a category column, "other" last."""
+    slots = [
+        graph.op("RegexFullMatch", spec["name"], pattern=category_pattern(category))
+        for category in spec["categories"]
+    ]
+    matched = slots[0] if len(slots) == 1 else graph.op("Concat", *slots, axis=1)
+    one_hot = graph.op("Cast", matched, to=_FLOAT)
+    seen = graph.op("ReduceMax", one_hot, graph.const([1], np.int64), keepdims=1)
+    other = graph.op("Sub", graph.const([1.0]), seen)
+    return graph.op("Concat", one_hot, other, axis=1)
+
+
+def _network(graph: _Graph, run: LoadedRun, x: str) -> str:
+    """The layer plan on float32 inputs; returns the raw outputs [N, n_outputs]."""
+    weights, plan = _weights(run), layer_plan(run.manifest.model)
+    out, pending = x, None  # pending: (weight, bias) of a Dense not yet emitted
+    for index, kind, details in plan:
+        if kind != "batchnorm" and pending is not None:
+            out, pending = _dense(graph, out, *pending), None
+        if kind == "linear":
+            w, b = weights[f"{index}.weight"], weights[f"{index}.bias"]
+            pending = (w.astype(np.float64), b.astype(np.float64))
+        elif kind == "batchnorm":  # folded into the Dense before it
+            scale = weights[f"{index}.weight"] / np.sqrt(
+                weights[f"{index}.running_var"].astype(np.float64) + BATCHNORM_EPS
+            )
+            shift = weights[f"{index}.bias"] - weights[f"{index}.running_mean"] * scale
+            w, b = pending
+            pending = (w * scale[:, None], b * scale + shift)
+        elif kind == "scale":
+            out = graph.op("Mul", out, graph.const(weights[f"{index}.weight"]))
+        elif kind == "activation":
+            out = _activation(graph, details["name"], out)
+    return _dense(graph, out, *pending)
+
+
+def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
+    """The run's tensors as NumPy arrays (read and checked as ``load_run`` does)."""
+    from tabnet_cli.artifact import WEIGHTS, read_weights
+    from tabnet_cli.model import tensor_shapes
+
+    return read_weights(run.path / WEIGHTS, tensor_shapes(run.manifest.model))
+
+
+def _dense(graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
+    product = graph.op("MatMul", x, graph.const(weight.T, hint="weight"))
+    return graph.op("Add", product, graph.const(bias, hint="bias"))
+
+
+def _activation(graph: _Graph, name: str, x: str) -> str:
+    """Each activation of ``config.ACTIVATIONS`` with its PyTorch constants."""
+    if name == "linear":
+        return x
+    if name == "gelu":  # exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU()
+        inner = graph.op("Erf", graph.op("Div", x, graph.const(np.sqrt(2.0))))
+        half = graph.op("Mul", x, graph.const(0.5))
+        return graph.op("Mul", half, graph.op("Add", inner, graph.const(1.0)))
+    if name == "silu":
+        return graph.op("Mul", x, graph.op("Sigmoid", x))
+    if name == "mish":
+        return graph.op("Mul", x, graph.op("Tanh", graph.op("Softplus", x)))
+    simple = {
+        "relu": ("Relu", {}),
+        "tanh": ("Tanh", {}),
+        "sigmoid": ("Sigmoid", {}),
+        "elu": ("Elu", {"alpha": 1.0}),
+        "selu": ("Selu", {"alpha": _SELU_ALPHA, "gamma": _SELU_GAMMA}),
+        "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    }
+    op_type, attributes = simple[name]
+    return graph.op(op_type, x, **attributes)
+
+
+def _outputs(graph: _Graph, run: LoadedRun, raw: str) -> list:
+    """``prediction`` (and ``probabilities``) from the raw outputs, as ``targets.py``."""
+    from onnx import TensorProto, helper
+
+    logits = graph.op("Cast", raw, to=_DOUBLE)
+    target = run.target
+    if run.task == "regression":
+        scaled = graph.op("Mul", logits, graph.const(target.spread_, np.float64))
+        value = graph.op("Add", scaled, graph.const(target.center_, np.float64))
+        flat = graph.const([-1], np.int64)
+        graph.nodes.append(helper.make_node("Reshape", [value, flat], ["prediction"]))
+        return [helper.make_tensor_value_info("prediction", TensorProto.DOUBLE, ["N"])]
+    if run.task == "binary":
+        positive = graph.op("Sigmoid", logits)
+        negative = graph.op("Sub", graph.const([1.0], np.float64), positive)
+        graph.nodes.append(
+            helper.make_node("Concat", [negative, positive], ["probabilities"], axis=1)
+        )
+        above = graph.op("Greater", raw, graph.const([0.0]))  # decode: logit > 0
+        flat = graph.const([-1], np.int64)
+        index = graph.op("Reshape", graph.op("Cast", above, to=_INT64), flat)
+    else:
+        graph.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=1))
+        index = graph.op("ArgMax", raw, axis=1, keepdims=0)
+    labels = graph.const([str(c) for c in target.classes_], str, "classes")
+    graph.nodes.append(helper.make_node("Gather", [labels, index], ["prediction"], axis=0))
+    return [
+        helper.make_tensor_value_info("prediction", TensorProto.STRING, ["N"]),
+        helper.make_tensor_value_info(
+            "probabilities", TensorProto.DOUBLE, ["N", len(target.classes_)]
+        ),
+    ]
+
+
+def export_onnx(run: LoadedRun, path: Path) -> float:
+    """Writes the ONNX file atomically, after checking it with onnxruntime against the
+    NumPy pipeline of ``predict`` on rows made from the saved state (medians, spreads,
+    every category, missing and unseen values); returns the largest difference.
+
+    Example:
+        >>> export_onnx(load_run("runs/diabetes"), Path("model.onnx"))  # doctest: +SKIP
+        2.9e-07
+    """
+    from tabnet_cli.onnx_check import self_check
+
+    require_onnx()
+    if path.is_dir():
+        raise TabnetError(f"-o {path} is a directory; give a file name such as model.onnx")
+    payload = build_model(run).SerializeToString()
+    difference = self_check(run, payload)
+    try:
+        _write_atomically(path, payload)
+    except OSError as exc:
+        raise TabnetError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return difference
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    """A temporary file beside ``path``, renamed into place only once complete."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(descriptor, "wb") as handle:
+            handle.write(payload)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
