@@ -214,7 +214,9 @@ def test_evaluating_on_the_training_file_warns_and_hashes_only_when_sizes_match(
     assert hashed == []  # another size: no need to read the file twice
 
 
-@pytest.mark.parametrize("command", ["", "train", "evaluate", "predict", "curves", "info"])
+@pytest.mark.parametrize(
+    "command", ["", "train", "evaluate", "predict", "curves", "info", "importance", "export"]
+)
 def test_help_is_plain_and_fits_80_columns(cli, command):
     args = [command, "--help"] if command else ["--help"]
     result = cli.runner.invoke(

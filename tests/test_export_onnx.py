@@ -35,7 +35,7 @@ def export_and_compare(cli, run: Path, data: Path, tmp_path: Path) -> float:
     predicted = cli("predict", run, data, *(["--proba"] if classifier else []))
     assert predicted.exit_code == 0, predicted.stderr
     expected = pd.read_csv(io.StringIO(predicted.stdout), dtype=str if classifier else None)
-    frame = read_table(str(data), loaded.manifest.data_config.na_values)
+    frame = read_table(str(data), loaded.manifest.data_config.read_options())
     got = run_onnx(model_path.read_bytes(), onnx_feed(loaded, frame))
     target = loaded.target_name
     if not classifier:

@@ -115,3 +115,16 @@ def test_extreme_outliers_are_noted_at_training(cli, regression_csv, tmp_path):
     assert "column 'a'" not in result.stderr  # well-behaved columns are not noted
     manifest = json.loads((tmp_path / "run" / "model.json").read_text())
     assert manifest["preprocessing"]["features"]["numeric"]
+
+
+def test_a_network_too_big_for_the_memory_is_refused_before_allocating(
+    cli, regression_csv, tmp_path, monkeypatch
+):
+    from tabnet_cli import fitting
+
+    monkeypatch.setattr(fitting, "_free_memory", lambda: 10 * 2**20)  # 10 MiB free
+    result = cli.line(f"train {regression_csv} --target y --layers 2048,2048 --out {tmp_path}/r")
+    assert_user_error(result, "GiB to train, more than the 0.0 GiB available; use smaller")
+    assert not (tmp_path / "r").exists()
+    result = cli.line(f"train {regression_csv} --target y --layers 70000")
+    assert_user_error(result, "--layers widths above 65536 are not supported")

@@ -34,6 +34,7 @@ TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
+MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
 
 
 class ConfigError(TabnetError, ValueError):
@@ -112,6 +113,8 @@ class ArchConfig(_Config):
     def __post_init__(self) -> None:
         if any(width < 1 for width in self.layers):
             raise ConfigError(f"--layers must be positive widths, got {self.layers}")
+        if any(width > MAX_WIDTH for width in self.layers):
+            raise ConfigError(f"--layers widths above {MAX_WIDTH} are not supported")
         check_choice("activation", self.activation, ACTIVATIONS)
         check_range("dropout", self.dropout, 0.0, 1.0, closed="low")
 

@@ -7,6 +7,7 @@ of a cross-validation and each trial of a search.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -82,15 +83,11 @@ def train(
         >>> fitted.result.epochs_run, fitted.train_config.loss, fitted.train_config.threads
         (2, 'mae', 1)
     """
-    from tabnet_cli.model import build_mlp
-
     config = resolve(config, prepared)
     device = device or select_device(config.device)
-    model_config = ModelConfig(
-        n_inputs=prepared.x_train.shape[1], n_outputs=prepared.targets.n_outputs, arch=arch
-    )
+    model_config = model_config_for(prepared, arch)
     torch.manual_seed(config.seed)
-    model = build_mlp(model_config).to(device)
+    model = _build(model_config, device)
     # the count used is saved as the setting: results can differ in the last bits between
     # thread counts, and a rerun from the saved config must reproduce the run
     config = replace(config, threads=_set_threads(model_config, config, device))
@@ -134,6 +131,53 @@ def _refuse_no_epoch(result: FitResult) -> None:
         "the loss became NaN or infinite in epoch 1; nothing was saved. "
         "Try a lower --lr, --scale standard or --target-scale standard"
     )
+
+
+def _build(model_config: ModelConfig, device: torch.device) -> nn.Module:
+    from tabnet_cli.model import build_mlp
+
+    check_memory(model_config, device)
+    return build_mlp(model_config).to(device)
+
+
+def check_memory(model_config: ModelConfig, device: torch.device) -> None:
+    """Refuses a network too big for the memory, before allocating it: Linux hands out
+    memory it does not have, and the process would be killed while initialising the
+    weights instead of failing."""
+    from tabnet_cli.model import tensor_shapes
+
+    weights = sum(math.prod(shape) for shape, _ in tensor_shapes(model_config).values())
+    # float32 weights, gradients, two Adam moments and the best epoch's copy
+    needed, free = weights * 4 * 5, _free_memory()
+    if device.type == "cpu" and free is not None and needed > free:
+        raise TabnetError(
+            f"a network of {weights:,} weights needs about {needed / 2**30:.1f} GiB to train, "
+            f"more than the {free / 2**30:.1f} GiB available; use smaller --layers"
+        )
+
+
+def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
+    """The network's shape for these matrices."""
+    return ModelConfig(
+        n_inputs=prepared.x_train.shape[1], n_outputs=prepared.targets.n_outputs, arch=arch
+    )
+
+
+def _free_memory() -> int | None:
+    """Bytes of memory available now (Linux), or None when the system does not say."""
+    import os
+
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):

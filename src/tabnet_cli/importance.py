@@ -81,7 +81,7 @@ def _auc(truth: np.ndarray, proba: np.ndarray) -> float:
 def load_scored(run: LoadedRun, source: str, warn: Callable[[str], None]) -> Scored:
     """Reads DATA (features and target), preprocesses it once with the saved state."""
     name = display_name(source)
-    frame = read_table(source, run.manifest.data_config.na_values)
+    frame = read_table(source, run.manifest.data_config.read_options())
     require_columns(frame, run.features.input_columns, "feature", name)
     require_columns(frame, [run.target_name], "target", name)
     present = frame[run.target_name].notna().to_numpy()

@@ -94,7 +94,7 @@ def _train_and_save(
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
-    from tabnet_cli.fitting import resolve, summarize, train
+    from tabnet_cli.fitting import check_memory, model_config_for, resolve, summarize, train
     from tabnet_cli.train import select_device
 
     train_config = resolve(config.train, prepared)
@@ -105,6 +105,7 @@ def _train_and_save(
         distributed.start(rank, device)
         if not rank.is_main:  # one voice: rank 0 prints and writes
             callbacks, notify = (), _silent
+    check_memory(model_config_for(prepared, config.arch), device)
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     try:

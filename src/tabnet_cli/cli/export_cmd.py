@@ -8,15 +8,20 @@ from typing import Annotated, Literal
 
 import typer
 
-from tabnet_cli.cli.app import app
+from tabnet_cli.cli.app import command
 
 
-@app.command()
+@command()
 def export(
-    run: Annotated[str, typer.Argument(help="Run directory written by tabnet train.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write, e.g. model.onnx.")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run directory written by tabnet train.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="File to write, e.g. model.onnx.")
+    ],
     format: Annotated[
-        Literal["onnx"], typer.Option("--format", help="File format (ONNX, opset 20).")
+        Literal["onnx"],
+        typer.Option("--format", metavar="[onnx]", help="File format (ONNX, opset 20)."),
     ] = "onnx",
 ) -> None:
     """Write the model and its preprocessing as one ONNX graph (needs the onnx extra).

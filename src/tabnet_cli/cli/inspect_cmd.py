@@ -7,17 +7,26 @@ from typing import Annotated
 
 import typer
 
-from tabnet_cli.cli.app import app, plot_size, wants_colour, warn
+from tabnet_cli.cli.app import command, plot_size, wants_colour, warn
 
 
-@app.command()
+@command()
 def importance(
-    run: Annotated[str, typer.Argument(help="Run directory written by tabnet train.")],
-    data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file with the target, or -.")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run directory written by tabnet train.")
+    ],
+    data: Annotated[
+        str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file with the target, or -.")
+    ],
     repeats: Annotated[
-        int, typer.Option(min=1, max=1000, help="Shuffles per column (mean ± std over them).")
+        int,
+        typer.Option(
+            min=1, max=1000, metavar="N", help="Shuffles per column (mean ± std over them)."
+        ),
     ] = 5,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the shuffles.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**32 - 1, metavar="SEED", help="Seed of the shuffles.")
+    ] = 0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document instead of the table.")
     ] = False,

@@ -52,7 +52,9 @@ def evaluate(
     fail_if: Annotated[
         list[str] | None,
         typer.Option(
-            "--fail-if", help="Exit 3 when METRIC<VALUE holds (<, <=, >, >=); repeatable."
+            "--fail-if",
+            metavar="COND",
+            help="Exit 3 when METRIC<VALUE holds (<, <=, >, >=); repeatable.",
         ),
     ] = None,
 ) -> None:

@@ -82,12 +82,18 @@ def train(
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    options = dict(locals())
-    if nproc > 1 and distributed.current() is None:
-        raise typer.Exit(distributed.launch(nproc, _without_nproc(sys.argv[1:])))
-    if log_format == "jsonl":  # user errors become JSON events too: the config is built there
-        return train_with_events(data, lambda: o.run_config(options, ctx), out, plot)
-    run_training(data, o.run_config(options, ctx), out, verbose, plot)
+    _dispatch(dict(locals()), ctx)
+
+
+def _dispatch(options: dict, ctx: typer.Context) -> None:
+    """Under torchrun for --nproc, with JSON events for --log-format jsonl, or plainly."""
+    if options["nproc"] > 1 and distributed.current() is None:
+        raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
+    data, out, plot = options["data"], options["out"], options["plot"]
+    if options["log_format"] == "jsonl":  # user errors become JSON events too: built there
+        train_with_events(data, lambda: o.run_config(options, ctx), out, plot)
+        return
+    run_training(data, o.run_config(options, ctx), out, options["verbose"], plot)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:
