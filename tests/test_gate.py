@@ -30,7 +30,7 @@ def test_the_gate_fails_exactly_when_a_condition_holds(cli, trained_binary, bina
     )  # fmt: skip
     assert failing.exit_code == GATE_FAILED == 3
     assert "accuracy" in failing.stdout  # the report is still printed
-    assert [l for l in failing.stderr.splitlines() if not l.startswith("Warning")] == [
+    assert [x for x in failing.stderr.splitlines() if not x.startswith("Warning")] == [
         f"Failed: accuracy {accuracy:.4f} < {accuracy + 0.01}",
         f"Failed: accuracy {accuracy:.4f} <= {accuracy}",
     ]
