@@ -66,8 +66,10 @@ def save_run(
     epochs: list[int],
     history: dict[str, list[float]],
     metrics: dict[str, Any],
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
-    """Writes the four files into ``out_dir`` atomically; refuses an existing ``out_dir``."""
+    """Writes the four files (and ``extra_files``, name -> text, such as ``config.toml``)
+    into ``out_dir`` atomically; refuses an existing ``out_dir``."""
     from safetensors.torch import save_file
 
     if out_dir.exists():
@@ -85,6 +87,8 @@ def save_run(
             writer.writerow(columns)
             for i, epoch in enumerate(epochs):
                 writer.writerow([epoch] + [repr(history[c][i]) for c in columns[1:]])
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -159,6 +163,10 @@ def load_run(path: str | Path) -> LoadedRun:
     preprocessing = asdict(manifest.preprocessing)
     features = FeatureEncoder.from_state(preprocessing["features"])
     target = TargetEncoder.from_state(preprocessing["target"])
+    if manifest.ensemble is not None:  # several networks in one weights file
+        from tabnet_cli.ensemble import load_members
+
+        return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
     return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from tabnet_cli.callbacks import Callback
+from tabnet_cli.class_weights import class_weights
 from tabnet_cli.config import ArchConfig, ModelConfig, TrainConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.prepare import Prepared
@@ -48,6 +49,7 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
 
     Example:
         >>> class P: task, loss = "binary", "bce"
+        >>> P.targets = type("T", (), {"classes_": [0, 1], "baseline_": [0.5, 0.5]})
         >>> resolve(TrainConfig(), P).loss
         'bce'
     """
@@ -56,6 +58,8 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
             f"--monitor {config.monitor} is not recorded for a {prepared.task} task; "
             f"choose one of {', '.join(monitors(prepared.task))}"
         )
+    targets = prepared.targets
+    class_weights(config.class_weight, prepared.task, targets.classes_, targets.baseline_)
     return replace(config, loss=prepared.loss if config.loss == "auto" else config.loss)
 
 
@@ -91,6 +95,9 @@ def train(
     def tensors(x, y):
         return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
+    weights = class_weights(
+        config.class_weight, prepared.task, prepared.targets.classes_, prepared.targets.baseline_
+    )
     result = fit(
         model,
         tensors(prepared.x_train, prepared.y_train),
@@ -99,6 +106,7 @@ def train(
         prepared.task,
         target_spread=prepared.targets.spread_,
         callbacks=list(callbacks),
+        class_weights=None if weights is None else weights.tolist(),
     )
     if result.epochs_run == 0:
         if result.stop_reason == "interrupted":

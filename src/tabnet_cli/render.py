@@ -43,6 +43,8 @@ def render_evaluation(report: dict, console: Console | None = None) -> None:
             wins = model > base if is_maximised(name) else model < base
             better = "yes" if wins else "no"
         table.add_row(label, _fmt(model), _fmt(base), better)
+    for label, pair in report.get("per_class_recall", {}).items():
+        table.add_row(f"recall of {label}", _fmt(pair["model"]), _fmt(pair["baseline"]), "")
     console.print(table)
     confusion = report.get("confusion_matrix")
     if confusion:
@@ -53,3 +55,29 @@ def render_evaluation(report: dict, console: Console | None = None) -> None:
         for label, row in zip(confusion["labels"], confusion["matrix"], strict=True):
             matrix.add_row(label, *[str(v) for v in row])
         console.print(matrix)
+
+
+def render_cv(result: dict, title: str, console: Console | None = None) -> None:
+    """Prints each metric's mean ± std across folds, then its value on every fold.
+
+    Example:
+        >>> render_cv({"folds": [{"metrics": {"mae": 1.0}}, {"metrics": {"mae": 3.0}}],
+        ...     "summary": {"mae": {"mean": 2.0, "std": 1.0}}}, "cv",
+        ...     Console(width=60, color_system=None))  # doctest: +NORMALIZE_WHITESPACE
+                            cv
+        ┏━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┓
+        ┃ metric ┃     mean ± std  ┃ fold 1 ┃ fold 2 ┃
+        ┡━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━┩
+        │ mae    │ 2.0000 ± 1.0000 │ 1.0000 │ 3.0000 │
+        └────────┴─────────────────┴────────┴────────┘
+    """
+    console = console or Console(highlight=False)
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("mean ± std", justify="right")
+    for index in range(len(result["folds"])):
+        table.add_column(f"fold {index + 1}", justify="right")
+    for name, stats in result["summary"].items():
+        values = [_fmt(fold["metrics"].get(name)) for fold in result["folds"]]
+        table.add_row(name, f"{_fmt(stats['mean'])} ± {_fmt(stats['std'])}", *values)
+    console.print(table)

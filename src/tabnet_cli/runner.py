@@ -10,7 +10,7 @@ import gc
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from tabnet_cli import __version__
 from tabnet_cli.artifact import next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import RunConfig
+from tabnet_cli.config_file import CONFIG_FILE, dump_config
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
 from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
@@ -62,6 +63,10 @@ def train_run(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    if config.data.folds > 1:
+        from tabnet_cli.ensemble import train_ensemble
+
+        return train_ensemble(source, config, out_dir or default_run_dir(source), callbacks, notify)
     config = resolve_data(config)
     table = read_source(source, config.data)
     split = holdout_split(table, config.data, config.train.seed)
@@ -71,7 +76,7 @@ def train_run(
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
-    from tabnet_cli.fitting import resolve, summarize, train
+    from tabnet_cli.fitting import resolve, train
     from tabnet_cli.train import select_device
 
     train_config = resolve(config.train, prepared)
@@ -79,12 +84,29 @@ def train_run(
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     fitted = train(prepared, config.arch, train_config, callbacks, device)
+    run_dir = out_dir or default_run_dir(source)
+    return TrainSummary(run_dir, write_run(run_dir, source, prepared, fitted, config))
+
+
+def write_run(
+    run_dir: Path, source: str, prepared: Prepared, fitted: Fitted, config: RunConfig
+) -> dict[str, Any]:
+    """Saves a fitted model as a run directory (with its ``config.toml``); returns the
+    run's metrics."""
+    from tabnet_cli.fitting import summarize
+
     metrics = summarize(fitted, prepared)
     manifest = build_manifest(prepared, fitted, config)
     history = fitted.result.history
-    run_dir = out_dir or default_run_dir(source)
-    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics)
-    return TrainSummary(run_dir, metrics)
+    files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, fitted), source)}
+    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics, files)
+    return metrics
+
+
+def resolved_config(config: RunConfig, prepared: Prepared, fitted: Fitted) -> RunConfig:
+    """The settings the run used: the task and the loss decided, for ``config.toml``."""
+    data = replace(config.data, task=prepared.task)
+    return replace(config, data=data, train=fitted.train_config)
 
 
 def build_manifest(prepared: Prepared, fitted: Fitted, config: RunConfig) -> RunManifest:

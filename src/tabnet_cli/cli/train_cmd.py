@@ -19,8 +19,9 @@ from tabnet_cli.config import TrainConfig as T
 @app.command()
 def train(
     ctx: typer.Context,
-    data: Annotated[str, typer.Argument(help="CSV/TSV/parquet file, or - for stdin.")],
-    target: o.Target,
+    data: o.DataArg = None,
+    target: o.Target = None,
+    config: o.ConfigPath = None,
     recipe: o.Recipe = R.recipe,
     layers: o.Layers = o.DEFAULT_LAYERS,
     activation: o.Activation = A.activation,
@@ -38,6 +39,7 @@ def train(
     momentum: o.Momentum = T.momentum,
     beta2: o.Beta2 = T.beta2,
     label_smoothing: o.LabelSmoothing = T.label_smoothing,
+    class_weight: o.ClassWeight = T.class_weight,
     batch_size: o.BatchSize = T.batch_size,
     epochs: o.Epochs = T.epochs,
     patience: o.Patience = T.patience,
@@ -46,6 +48,7 @@ def train(
     restore_best_weights: o.RestoreBest = T.restore_best_weights,
     validation_split: o.ValidationSplit = D.validation_split,
     validation_data: o.ValidationData = D.validation_data,
+    folds: o.Folds = D.folds,
     scale: o.Scale = D.scale,
     clip: o.Clip = D.clip,
     target_scale: o.TargetScale = D.target_scale,
@@ -71,8 +74,8 @@ def train(
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    config = o.run_config(locals(), ctx)
-    run_training(data, config, out, verbose, plot)
+    source, run_config = o.command_config(locals(), ctx)
+    run_training(source, run_config, out, verbose, plot)
 
 
 def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
@@ -126,6 +129,8 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
          'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
     """
+    if "members" in metrics:
+        return describe_ensemble(metrics)
     epochs = metrics["epochs_run"]
     reasons = {
         "completed": f"Trained {epochs} epochs.",
@@ -149,3 +154,24 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         f"Best {metrics['monitor']} {metrics['best_value']:.4f} "
         f"at epoch {metrics['best_epoch']}; {kept}",
     ]
+
+
+def describe_ensemble(metrics: dict) -> list[str]:
+    """The summary lines of a ``--folds`` ensemble.
+
+    Example:
+        >>> describe_ensemble({"members": 2, "monitor": "val_loss", "best_value": 0.25,
+        ...     "member_runs": [{"epochs_run": 9, "kept_epoch": 7},
+        ...                     {"epochs_run": 12, "kept_epoch": 12}]})[0]
+        'Trained 2 members (epochs run 9, 12; kept 7, 12).'
+    """
+    runs = metrics["member_runs"]
+    ran = ", ".join(str(r["epochs_run"]) for r in runs)
+    kept = ", ".join(str(r["kept_epoch"]) for r in runs)
+    lines = [f"Trained {metrics['members']} members (epochs run {ran}; kept {kept})."]
+    if metrics["best_value"] is not None:
+        lines.append(
+            f"Out-of-fold {metrics['monitor']} {metrics['best_value']:.4f} "
+            "(each row scored by the member that did not train on it)."
+        )
+    return lines
