@@ -66,7 +66,7 @@ def read_config(path: str, target: str | None = None) -> ConfigFile:
         ...
         tabnet_cli.config.ConfigError: --config nowhere.toml: no such file
     """
-    document = _parse(path)
+    document = parse_toml(path)
     unknown = sorted(set(document) - set(TOP_LEVEL) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]!r}; expected {_expected()}")
@@ -83,7 +83,15 @@ def read_config(path: str, target: str | None = None) -> ConfigFile:
     return ConfigFile(path, values, recipe, source)
 
 
-def _parse(path: str) -> dict[str, Any]:
+def parse_toml(path: str, option: str = "--config") -> dict[str, Any]:
+    """The TOML document in ``path``; a missing or malformed file is one error line.
+
+    Example:
+        >>> parse_toml("nowhere.toml", "--space")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.config.ConfigError: --space nowhere.toml: no such file
+    """
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -92,9 +100,9 @@ def _parse(path: str) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"--config {path}: no such file") from None
+        raise ConfigError(f"{option} {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--config {path}: cannot read it ({exc})") from None
+        raise ConfigError(f"{option} {path}: cannot read it ({exc})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

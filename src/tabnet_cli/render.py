@@ -81,3 +81,36 @@ def render_cv(result: dict, title: str, console: Console | None = None) -> None:
         values = [_fmt(fold["metrics"].get(name)) for fold in result["folds"]]
         table.add_row(name, f"{_fmt(stats['mean'])} ± {_fmt(stats['std'])}", *values)
     console.print(table)
+
+
+def trials_table(trials: list[dict], title: str) -> Table:
+    """The trials of a search, one row each, with their parameters.
+
+    Example:
+        >>> table = trials_table([{"trial": 0, "state": "complete", "value": 0.5,
+        ...     "epochs": 12, "params": {"lr": 0.002, "depth": 2}}], "study")
+        >>> Console(width=60, color_system=None).print(table)  # doctest: +NORMALIZE_WHITESPACE
+                                  study
+        ┏━━━━━━━┳━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓
+        ┃ trial ┃ state    ┃  value ┃ epochs ┃ setting           ┃
+        ┡━━━━━━━╇━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩
+        │ 0     │ complete │ 0.5000 │     12 │ lr=0.0020 depth=2 │
+        └───────┴──────────┴────────┴────────┴───────────────────┘
+    """
+    table = Table(title=title)
+    table.add_column("trial")
+    table.add_column("state")
+    table.add_column("value", justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("setting")
+    for trial in trials:
+        setting = " ".join(f"{k}={_param_text(v)}" for k, v in trial["params"].items())
+        epochs = "" if trial["epochs"] is None else str(trial["epochs"])
+        table.add_row(str(trial["trial"]), trial["state"], _fmt(trial["value"]), epochs, setting)
+    return table
+
+
+def _param_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if 1e-3 <= abs(value) < 1e5 or value == 0 else f"{value:.2e}"
+    return str(value)

@@ -5,13 +5,11 @@ The only package importing typer. Heavy libraries (torch, pandas) are imported i
 commands so that ``tabnet --help`` starts instantly.
 """
 
-from tabnet_cli.cli import (  # noqa: F401  (registers commands)
-    curves_cmd,
-    cv_cmd,  # noqa: F401
-    score_cmd,
-    train_cmd,
-)
+from tabnet_cli.cli import curves_cmd, score_cmd, train_cmd  # noqa: F401  (registers commands)
 from tabnet_cli.cli.app import app
+
+# isort: split
+from tabnet_cli.cli import cv_cmd, tune_cmd  # noqa: F401, E402  (model selection commands)
 
 
 def main() -> None:
