@@ -7,10 +7,11 @@ CHECK = """
 import sys
 from typer.testing import CliRunner
 from tabnet_cli.cli import app
-for args in (["--help"], ["train", "--help"]):
+for args in (["--help"], ["train", "--help"], ["cv", "--help"], ["tune", "--help"]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-heavy = sorted(m for m in ("torch", "pandas", "sklearn", "numpy", "plotext") if m in sys.modules)
+heavy_modules = ("torch", "pandas", "sklearn", "numpy", "plotext", "optuna")
+heavy = sorted(m for m in heavy_modules if m in sys.modules)
 print(",".join(heavy))
 """
 
