@@ -104,3 +104,7 @@ def test_missing_config_file_and_missing_data(cli, tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[data]\ntarget = 'y'\n")
     assert_user_error(cli("train", "--config", path), "Missing argument 'DATA'")
+
+
+def test_train_without_data_says_so_first(cli):
+    assert_user_error(cli("train"), "Missing argument 'DATA'")

@@ -92,3 +92,10 @@ def test_cv_class_with_fewer_rows_than_folds(cli, tmp_path):
     path.write_text("x,y\n" + "".join(f"{i},{'a' if i < 2 else 'b'}\n" for i in range(20)))
     result = cli("cv", path, "--target", "y", "--folds", "3", *FAST.split())
     assert_user_error(result, "class 'a' of target 'y' has 2 row(s), fewer than --folds 3")
+
+
+def test_cv_takes_a_runs_config_file(cli, binary_csv, tmp_path):
+    run = cli.train(binary_csv, "label", tmp_path / "run", "--layers 4 --epochs 2")
+    result = cli("cv", "--config", run / "config.toml", "--folds", "2", "--json", "--verbose", "0")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["folds"]) == 2

@@ -164,6 +164,8 @@ def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, An
     for message in prepared.notices if notify else ():
         notify(message)
     fitted = train(prepared, config.arch, train_config, callbacks)
+    if fitted.result.stop_reason == "interrupted":
+        raise KeyboardInterrupt  # Ctrl-C ends the whole cross-validation, not one fold
     metrics = fold_metrics(table, split, prepared, fitted, config)
     if fold_dir is not None:
         from tabnet_cli.runner import write_run

@@ -88,13 +88,13 @@ def run_config(options: dict[str, Any], ctx: typer.Context | None = None) -> Run
 
 def command_config(options: dict[str, Any], ctx: typer.Context | None = None):
     """``(training file, RunConfig)`` of a command, the file's settings merged in."""
-    source, config = _merged(options, ctx)
-    if not source:
-        raise TabnetError("Missing argument 'DATA' (or a --config file that names its source)")
-    return source, config
+    source, config = _merged(options, ctx, need_source=True)
+    return str(source), config
 
 
-def _merged(options: dict[str, Any], ctx: typer.Context | None) -> tuple[str | None, RunConfig]:
+def _merged(
+    options: dict[str, Any], ctx: typer.Context | None, need_source: bool = False
+) -> tuple[str | None, RunConfig]:
     values = {k: v for k, v in options.items() if k not in COMMAND_ONLY and v is not None}
     if "layers" in values:
         values["layers"] = parse_layers(values["layers"])
@@ -112,6 +112,8 @@ def _merged(options: dict[str, Any], ctx: typer.Context | None) -> tuple[str | N
         if settings.recipe and not (ctx is not None and _typed(ctx, "recipe")):
             recipe = settings.recipe
         source = source or settings.source
+    if need_source and not source:
+        raise TabnetError("Missing argument 'DATA' (or a --config file that names its source)")
     if "target" not in values:
         raise TabnetError("Missing option '--target' (or a --config file that sets it)")
     return source, RunConfig.from_options(values, recipe=recipe, explicit=tuple(typed))
