@@ -23,7 +23,7 @@ def test_two_processes_write_one_complete_run(regression_csv, tmp_path):
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [1, 2, 3]
     assert sorted(p.name for p in out.iterdir()) == [
-        "history.csv", "metrics.json", "model.json", "model.safetensors",
+        "config.toml", "history.csv", "metrics.json", "model.json", "model.safetensors",
     ]  # fmt: skip
     assert history["val_loss"].notna().all()
 

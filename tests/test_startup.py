@@ -7,10 +7,13 @@ CHECK = """
 import sys
 from typer.testing import CliRunner
 from tabnet_cli.cli import app
-for args in (["--help"], ["train", "--help"], ["export", "--help"], ["importance", "--help"]):
+for args in (
+    ["--help"], ["train", "--help"], ["export", "--help"], ["importance", "--help"],
+    ["cv", "--help"], ["tune", "--help"],
+):  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-heavy = ("torch", "pandas", "sklearn", "numpy", "plotext", "onnx", "onnxruntime")
+heavy = ("torch", "pandas", "sklearn", "numpy", "plotext", "onnx", "onnxruntime", "optuna")
 heavy = sorted(m for m in heavy if m in sys.modules)
 print(",".join(heavy))
 """

@@ -20,6 +20,7 @@ def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(out)  # the run directory is the command's result
     assert sorted(p.name for p in out.iterdir()) == [
+        "config.toml",
         "history.csv",
         "metrics.json",
         "model.json",

@@ -72,9 +72,11 @@ def save_run(
     epochs: list[int],
     history: dict[str, list[float]],
     metrics: dict[str, Any],
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
-    """Writes the four files into ``out_dir`` atomically; refuses an existing ``out_dir``.
-    A failed write (full disk, read-only place) is one ``OutputError`` and leaves nothing.
+    """Writes the four files (and ``extra_files``, name -> text, such as ``config.toml``)
+    into ``out_dir`` atomically; refuses an existing ``out_dir``. A failed write (full
+    disk, read-only place) is one ``OutputError`` and leaves nothing.
 
     Example:
         >>> save_run(Path("/proc/runs/x"), None, None, [], {}, {})  # doctest: +ELLIPSIS
@@ -96,6 +98,8 @@ def save_run(
         write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
         write_new_file(staging / METRICS, _json_bytes(metrics))
         write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
+        for name, text in (extra_files or {}).items():
+            write_new_file(staging / name, text.encode("utf-8"))
         os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -196,6 +200,10 @@ def load_run(path: str | Path) -> LoadedRun:
     preprocessing = asdict(manifest.preprocessing)
     features = FeatureEncoder.from_state(preprocessing["features"])
     target = TargetEncoder.from_state(preprocessing["target"])
+    if manifest.ensemble is not None:  # several networks in one weights file
+        from tabnet_cli.ensemble import load_members
+
+        return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
     return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
 

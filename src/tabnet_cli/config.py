@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from tabnet_cli.class_weights import parse_class_weight
 from tabnet_cli.errors import TabnetError
 
 ACTIVATIONS = (
@@ -158,6 +159,7 @@ class TrainConfig(_Config):
     momentum: float = 0.9
     beta2: float = 0.999  # Adam's second-moment decay; 0.95 adapts faster (RealMLP)
     label_smoothing: float = 0.0
+    class_weight: str = "none"  # balanced, or label=weight pairs (class_weights.py)
     batch_size: int = 64
     epochs: int = 200
     patience: int = 20
@@ -186,6 +188,10 @@ class TrainConfig(_Config):
         check_range("patience", self.patience, 0, math.inf, closed="low")
         check_range("seed", self.seed, 0, MAX_SEED, closed="low high")
         check_range("threads", self.threads, 0, 4096, closed="low high")
+        try:
+            parse_class_weight(self.class_weight)
+        except ValueError as exc:
+            raise ConfigError(f"--class-weight {self.class_weight!r}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,7 @@ class DataConfig(_Config):
     target_scale: str = "standard"
     validation_split: float = 0.2
     validation_data: str | None = None
+    folds: int = 1  # K >= 2: a bagged ensemble of K members, each validated on its fold
     drop: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
@@ -225,6 +232,9 @@ class DataConfig(_Config):
         check_choice("clip", self.clip, CLIPS)
         check_choice("target_scale", self.target_scale, SCALES)
         check_range("validation_split", self.validation_split, 0.0, 1.0)
+        check_range("folds", self.folds, 1, math.inf, closed="low")
+        if self.folds > 1 and self.validation_data:
+            raise ConfigError("--folds validates each member on its fold: drop --validation-data")
 
     def read_options(self):
         """The ``data.ReadOptions`` for files of this run.

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from tabnet_cli.callbacks import Callback
+from tabnet_cli.class_weights import class_weights
 from tabnet_cli.config import ArchConfig, ModelConfig, TrainConfig
 from tabnet_cli.distributed import Rank
 from tabnet_cli.errors import TabnetError
@@ -51,6 +52,7 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
 
     Example:
         >>> class P: task, loss = "binary", "bce"
+        >>> P.targets = type("T", (), {"classes_": [0, 1], "baseline_": [0.5, 0.5]})
         >>> resolve(TrainConfig(), P).loss
         'bce'
     """
@@ -59,6 +61,8 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
             f"--monitor {config.monitor} is not recorded for a {prepared.task} task; "
             f"choose one of {', '.join(monitors(prepared.task))}"
         )
+    targets = prepared.targets
+    class_weights(config.class_weight, prepared.task, targets.classes_, targets.baseline_)
     return replace(config, loss=prepared.loss if config.loss == "auto" else config.loss)
 
 
@@ -92,6 +96,9 @@ def train(
     # thread counts, and a rerun from the saved config must reproduce the run
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
+    weights = class_weights(
+        config.class_weight, prepared.task, prepared.targets.classes_, prepared.targets.baseline_
+    )
     result = fit(
         net,
         _tensors(prepared.x_train, prepared.y_train, device, rank),
@@ -101,6 +108,7 @@ def train(
         target_spread=prepared.targets.spread_,
         callbacks=list(callbacks),
         reduce=reduce,
+        class_weights=None if weights is None else weights.tolist(),
     )
     result.extra["threads"] = config.threads
     _refuse_no_epoch(result)

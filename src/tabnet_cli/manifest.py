@@ -121,6 +121,19 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class Ensemble:
+    """A bagged ensemble (``--folds K``): ``members`` networks of the run's architecture,
+    member ``i`` trained on every fold but fold ``i``; tensors ``member{i}.<name>``. The
+    prediction averages the members' probabilities (classification) or values."""
+
+    members: int
+
+    def __post_init__(self) -> None:
+        if self.members < 2:
+            raise ValueError("an ensemble has two or more members")
+
+
+@dataclass(frozen=True)
 class RunManifest:
     """Everything in ``model.json`` besides the weights.
 
@@ -143,6 +156,7 @@ class RunManifest:
     created: str
     recipe: Literal["auto", "plain"] = "plain"  # runs from before recipes were plain
     explicit: tuple[str, ...] = ()  # the settings the user gave; the recipe chose the rest
+    ensemble: Ensemble | None = None  # None: one network (every run before --folds)
 
     def __post_init__(self) -> None:
         if self.preprocessing.features.n_inputs != self.model.n_inputs:

@@ -12,10 +12,16 @@ from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.config import TrainConfig
 
 
-def run_loss(config: TrainConfig, task: str, raw: np.ndarray, encoded: np.ndarray) -> float:
+def run_loss(
+    config: TrainConfig,
+    task: str,
+    raw: np.ndarray,
+    encoded: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> float:
     """The run's training loss on these rows, in model units (as ``val_loss``): the
     formulas of PyTorch's L1, MSE, Huber, BCE-with-logits and cross-entropy losses, with
-    the run's label smoothing.
+    the run's label smoothing and class ``weights`` (``sum(w * loss) / sum(w)``).
 
     Example:
         >>> round(run_loss(TrainConfig(loss="bce"), "binary", np.array([[0.0]]),
@@ -24,17 +30,15 @@ def run_loss(config: TrainConfig, task: str, raw: np.ndarray, encoded: np.ndarra
     """
     output, smoothing = raw.astype(np.float64), config.label_smoothing
     if task == "multiclass":
-        top = output.max(axis=1, keepdims=True)
-        log_probs = output - (top + np.log(np.exp(output - top).sum(axis=1, keepdims=True)))
-        picked = log_probs[np.arange(len(output)), encoded.astype(np.int64)]
-        # PyTorch: (1 - e) * NLL + e * mean over classes of -log p
-        return float(np.mean(-(1 - smoothing) * picked - smoothing * log_probs.mean(axis=1)))
+        return _cross_entropy(output, encoded.astype(np.int64), smoothing, weights)
     output, target = output.reshape(-1), encoded.astype(np.float64)
     if task == "binary":
         soft = target * (1 - smoothing) + 0.5 * smoothing
-        return float(
-            np.mean(np.maximum(output, 0) - output * soft + np.log1p(np.exp(-np.abs(output))))
-        )
+        losses = np.maximum(output, 0) - output * soft + np.log1p(np.exp(-np.abs(output)))
+        if weights is None:
+            return float(np.mean(losses))
+        row = weights[target.astype(np.int64)]
+        return float((losses * row).sum() / row.sum())
     error = np.abs(output - target)
     if config.loss == "mae":
         return float(error.mean())
@@ -42,6 +46,29 @@ def run_loss(config: TrainConfig, task: str, raw: np.ndarray, encoded: np.ndarra
         return float(np.square(error).mean())
     delta = config.huber_delta
     return float(np.where(error < delta, 0.5 * error**2, delta * (error - 0.5 * delta)).mean())
+
+
+def _cross_entropy(output, codes, smoothing: float, weights: np.ndarray | None) -> float:
+    top = output.max(axis=1, keepdims=True)
+    log_probs = output - (top + np.log(np.exp(output - top).sum(axis=1, keepdims=True)))
+    picked = log_probs[np.arange(len(output)), codes]
+    if weights is None:
+        # PyTorch: (1 - e) * NLL + e * mean over classes of -log p
+        return float(np.mean(-(1 - smoothing) * picked - smoothing * log_probs.mean(axis=1)))
+    # PyTorch's weighted form: both terms weighted, divided by the rows' summed weights
+    row = weights[codes]
+    nll = -(row * picked).sum() / row.sum()
+    smooth = -(log_probs * weights).sum() / row.sum() / output.shape[1]
+    return float((1 - smoothing) * nll + smoothing * smooth)
+
+
+def loss_weights(run: LoadedRun) -> np.ndarray | None:
+    """The class weights the run trained with (``None`` without ``--class-weight``)."""
+    from tabnet_cli.class_weights import class_weights
+
+    target = run.target
+    spec = run.manifest.train_config.class_weight
+    return class_weights(spec, run.task, target.classes_, target.baseline_)
 
 
 def _baseline_raw(run: LoadedRun, rows: int) -> np.ndarray:
@@ -64,10 +91,11 @@ def score(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarra
         {'model': 0.41, 'baseline': -0.002}
     """
     baseline = _baseline_raw(run, len(raw))
-    config, task = run.manifest.train_config, run.task
+    config, task, weights = run.manifest.train_config, run.task, loss_weights(run)
     metrics = {
         "loss": _pair(
-            run_loss(config, task, raw, encoded), run_loss(config, task, baseline, encoded)
+            run_loss(config, task, raw, encoded, weights),
+            run_loss(config, task, baseline, encoded, weights),
         )
     }
     if run.task == "regression":
@@ -81,6 +109,7 @@ def score(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarra
     metrics.update({k: _pair(model_values[k], base_values[k]) for k in model_values})
     return {
         "metrics": metrics,
+        "per_class_recall": _per_class_recall(run, truth, raw, baseline),
         "confusion_matrix": {
             "labels": [str(c) for c in run.target.classes_],
             "rows_are": "actual",
@@ -97,6 +126,23 @@ def _pair(model: float, baseline: float) -> dict:
 def _finite(value: float) -> float | None:
     value = float(value)
     return value if np.isfinite(value) else None
+
+
+def _per_class_recall(run: LoadedRun, truth, raw, baseline) -> dict[str, dict]:
+    """Each class's recall (the share of its rows predicted as it), model and baseline:
+    what ``--class-weight`` trades for."""
+    codes = truth.astype(np.int64)
+    found = {}
+    for name, output in (("model", raw), ("baseline", baseline)):
+        predicted = run.target.probabilities(output).argmax(axis=1)
+        found[name] = [
+            float((predicted[codes == c] == c).mean()) if (codes == c).any() else float("nan")
+            for c in range(len(run.target.classes_))
+        ]
+    return {
+        str(label): _pair(found["model"][c], found["baseline"][c])
+        for c, label in enumerate(run.target.classes_)
+    }
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

@@ -19,6 +19,7 @@ from tabnet_cli import __version__, distributed
 from tabnet_cli.artifact import OUT_ADVICE, next_free_run_dir, save_run
 from tabnet_cli.callbacks import Callback
 from tabnet_cli.config import RunConfig
+from tabnet_cli.config_file import CONFIG_FILE, dump_config
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
 from tabnet_cli.outputs import prepare_directory, remove_empty_dirs
@@ -71,6 +72,11 @@ def train_run(
     place = out_dir.parent if out_dir is not None else RUNS
     created = prepare_directory(place, OUT_ADVICE, shown=out_dir or place)
     try:
+        if config.data.folds > 1:
+            from tabnet_cli.ensemble import train_ensemble
+
+            run_dir = out_dir or default_run_dir(source)
+            return train_ensemble(source, config, run_dir, callbacks, notify)
         return _train_and_save(source, config, out_dir, callbacks, notify)
     except BaseException:
         remove_empty_dirs(created)  # a failed run leaves no trace, not even its parents
@@ -86,7 +92,6 @@ def _train_and_save(
 ) -> TrainSummary:
     config = resolve_data(config)
     table = read_source(source, config.data)
-    size = os.stat(source).st_size if source != STDIN else None
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     del table, split  # the matrices are all training needs
@@ -94,7 +99,7 @@ def _train_and_save(
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
-    from tabnet_cli.fitting import check_memory, model_config_for, resolve, summarize, train
+    from tabnet_cli.fitting import check_memory, model_config_for, resolve, train
     from tabnet_cli.train import select_device
 
     train_config = resolve(config.train, prepared)
@@ -112,14 +117,34 @@ def _train_and_save(
         fitted = train(prepared, config.arch, train_config, callbacks, device, rank)
     finally:
         distributed.stop()
-    metrics = summarize(fitted, prepared)
     if rank is not None and not rank.is_main:
-        return TrainSummary(None, metrics)
+        from tabnet_cli.fitting import summarize
+
+        return TrainSummary(None, summarize(fitted, prepared))
+    run_dir = out_dir or default_run_dir(source)
+    return TrainSummary(run_dir, write_run(run_dir, source, prepared, fitted, config))
+
+
+def write_run(
+    run_dir: Path, source: str, prepared: Prepared, fitted: Fitted, config: RunConfig
+) -> dict[str, Any]:
+    """Saves a fitted model as a run directory (with its ``config.toml``); returns the
+    run's metrics."""
+    from tabnet_cli.fitting import summarize
+
+    size = os.stat(source).st_size if source != STDIN else None
+    metrics = summarize(fitted, prepared)
     manifest = build_manifest(prepared, fitted, config, size)
     history = fitted.result.history
-    run_dir = out_dir or default_run_dir(source)
-    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics)
-    return TrainSummary(run_dir, metrics)
+    files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, fitted), source)}
+    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics, files)
+    return metrics
+
+
+def resolved_config(config: RunConfig, prepared: Prepared, fitted: Fitted) -> RunConfig:
+    """The settings the run used: the task and the loss decided, for ``config.toml``."""
+    data = replace(config.data, task=prepared.task)
+    return replace(config, data=data, train=fitted.train_config)
 
 
 def _silent(message: str) -> None:

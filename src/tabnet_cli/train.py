@@ -9,7 +9,8 @@ device, so an epoch costs one host sync for its logs, not one per batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -41,7 +42,9 @@ def select_device(name: str) -> torch.device:
 
 class SmoothedBCEWithLogits(nn.Module):
     """Binary cross-entropy on logits against targets pulled towards 1/2 by ``smoothing``
-    (``y (1 - e) + e / 2``), as Keras' ``label_smoothing`` does.
+    (``y (1 - e) + e / 2``), as Keras' ``label_smoothing`` does; with ``weights`` (one per
+    class) each row counts with its class's weight: ``sum(w * loss) / sum(w)``, the
+    normalisation of PyTorch's weighted cross-entropy.
 
     Example:
         >>> loss = SmoothedBCEWithLogits(0.1)
@@ -49,28 +52,33 @@ class SmoothedBCEWithLogits(nn.Module):
         0.6931
     """
 
-    def __init__(self, smoothing: float):
+    def __init__(self, smoothing: float, weights: torch.Tensor | None = None):
         super().__init__()
-        self.smoothing = smoothing
+        self.smoothing, self.weights = smoothing, weights
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         soft = target * (1.0 - self.smoothing) + 0.5 * self.smoothing
-        return nn.functional.binary_cross_entropy_with_logits(output, soft)
+        if self.weights is None:
+            return nn.functional.binary_cross_entropy_with_logits(output, soft)
+        weight = self.weights[target.long()]
+        losses = nn.functional.binary_cross_entropy_with_logits(output, soft, reduction="none")
+        return (losses * weight).sum() / weight.sum()
 
 
-def make_loss(config: TrainConfig, task: str) -> nn.Module:
-    """The loss module for a task; classification losses take logits.
+def make_loss(config: TrainConfig, task: str, weights: torch.Tensor | None = None) -> nn.Module:
+    """The loss module for a task; classification losses take logits and optional
+    class ``weights`` (``--class-weight``).
 
     Example:
         >>> make_loss(TrainConfig(loss="mae"), "regression")
         L1Loss()
     """
     if task == "binary":
-        if config.label_smoothing:
-            return SmoothedBCEWithLogits(config.label_smoothing)
+        if config.label_smoothing or weights is not None:
+            return SmoothedBCEWithLogits(config.label_smoothing, weights)
         return nn.BCEWithLogitsLoss()
     if task == "multiclass":
-        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        return nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
     loss, huber_delta = config.loss, config.huber_delta
     return {"mae": nn.L1Loss, "mse": nn.MSELoss}.get(
         loss, lambda: nn.HuberLoss(delta=huber_delta)
@@ -249,11 +257,12 @@ def fit(
     callbacks: list[Callback] | None = None,
     clock: Callable[[], float] | None = None,
     reduce: Reduce | None = None,
+    class_weights: Sequence[float] | None = None,
 ) -> FitResult:
     """Trains ``model`` in place; returns the history and how training ended.
 
     ``target_spread`` converts regression metrics (mae, mse) to original units; ``loss``
-    stays in the scaled units the model trains in, as in Keras.
+    stays in model units, as in Keras. ``class_weights``: one per class, in the loss.
 
     Example:
         >>> import torch
@@ -263,8 +272,6 @@ def fit(
         >>> result.epochs_run, sorted(result.history.history)
         (2, ['loss', 'mae', 'mse', 'val_loss', 'val_mae', 'val_mse'])
     """
-    import time
-
     clock = clock or time.perf_counter
     history = History()
     stopper = EarlyStopping(
@@ -276,7 +283,7 @@ def fit(
     job = _Job(
         model,
         make_optimizer(model.parameters(), config),
-        make_loss(config, task),
+        make_loss(config, task, _on_device(class_weights, train[0].device)),
         torch.Generator().manual_seed(config.seed),
         train,
         valid,
@@ -299,6 +306,12 @@ def fit(
     for callback in everyone:
         callback.on_train_end()
     return result
+
+
+def _on_device(weights: Sequence[float] | None, device: torch.device) -> torch.Tensor | None:
+    if weights is None:
+        return None
+    return torch.tensor([float(w) for w in weights], dtype=torch.float32, device=device)
 
 
 def _run_epochs(job: _Job, everyone: list[Callback], result: FitResult) -> None:

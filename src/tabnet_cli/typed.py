@@ -98,6 +98,9 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
 def _coerce_union(value: Any, args: tuple, where: str) -> Any:
     if value is None and type(None) in args:
         return None
+    present = [a for a in args if a is not type(None)]
+    if len(present) == 1:  # X | None: X's own message says more than "X or NoneType"
+        return coerce(value, present[0], where)
     for option in args:
         if option is type(None):
             continue

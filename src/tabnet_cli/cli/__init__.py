@@ -16,6 +16,9 @@ from tabnet_cli.cli import (  # noqa: F401
 )
 from tabnet_cli.cli.app import app
 
+# isort: split
+from tabnet_cli.cli import cv_cmd, tune_cmd  # noqa: F401, E402  (model selection commands)
+
 
 def main() -> None:
     """Runs the command line (the console script goes through ``tabnet_cli.__main__``,

@@ -4,6 +4,9 @@ every check lives in the configs and a config file gets the same ones."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,7 +29,9 @@ from tabnet_cli.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
-COMMAND_ONLY = ("ctx", "data", "out", "verbose", "plot", "recipe", "nproc", "log_format")
+COMMAND_ONLY = (
+    "ctx", "data", "out", "verbose", "plot", "recipe", "nproc", "log_format", "config",
+)  # fmt: skip
 NAME_LISTS = ("drop", "features", "categorical", "numeric", "na_values", "names")
 
 
@@ -72,22 +77,89 @@ def split_names(text: str) -> tuple[str, ...]:
 
 def run_config(options: dict[str, Any], ctx: typer.Context | None = None) -> RunConfig:
     """The run's configs from the command's option values (text lists parsed); the
-    options the user typed are ``explicit``: the recipe leaves them alone.
+    options the user typed are ``explicit``: the recipe leaves them alone. With
+    ``config`` (a ``--config`` file), the file's settings count as typed too, and the
+    options on the command line override them.
 
     Example:
         >>> config = run_config({"target": "y", "layers": "8", "drop": "id", "recipe": "plain"})
         >>> config.arch.layers, config.recipe
         ((8,), 'plain')
     """
-    values = {k: v for k, v in options.items() if k not in COMMAND_ONLY}
+    return _merged(options, ctx)[1]
+
+
+def command_config(options: dict[str, Any], ctx: typer.Context | None = None):
+    """``(training file, RunConfig)`` of a command, the file's settings merged in."""
+    source, config = _merged(options, ctx, need_source=True)
+    return str(source), config
+
+
+def _merged(
+    options: dict[str, Any], ctx: typer.Context | None, need_source: bool = False
+) -> tuple[str | None, RunConfig]:
+    values = {k: v for k, v in options.items() if k not in COMMAND_ONLY and v is not None}
     if "layers" in values:
         values["layers"] = parse_layers(values["layers"])
     for name in NAME_LISTS:
         if name in values:
             values[name] = split_names(values[name])
-    explicit = None if ctx is None else tuple(n for n in values if _typed(ctx, n))
-    recipe = options.get("recipe", RunConfig.recipe)
-    return RunConfig.from_options(values, recipe=recipe, explicit=explicit)
+    typed = set(values) if ctx is None else {n for n in values if _typed(ctx, n)}
+    recipe, source = options.get("recipe", RunConfig.recipe), options.get("data")
+    if options.get("config"):
+        from tabnet_cli.config_file import read_config
+
+        settings = read_config(options["config"], values.get("target"))
+        values = {**settings.values, **{k: v for k, v in values.items() if k in typed}}
+        typed |= set(settings.values)
+        if settings.recipe and not (ctx is not None and _typed(ctx, "recipe")):
+            recipe = settings.recipe
+        source = source or settings.source
+    if need_source and not source:
+        raise TabnetError("Missing argument 'DATA' (or a --config file that names its source)")
+    if "target" not in values:
+        raise TabnetError("Missing option '--target' (or a --config file that sets it)")
+    return source, RunConfig.from_options(values, recipe=recipe, explicit=tuple(typed))
+
+
+def with_options_of(template: Callable, drop: tuple[str, ...] = ()) -> Callable:
+    """Gives a command the parameters of ``template`` (``train``) besides its own, so
+    ``cv`` and ``tune`` take every train option without declaring them again. The
+    command receives the template's values as ``**options``; its own parameters win
+    over the template's of the same name, and ``drop`` leaves some out.
+
+    Example:
+        >>> def template(lr: float = 0.1, plot: bool = False): ...
+        >>> @with_options_of(template, drop=("plot",))
+        ... def command(folds: int = 5, **options): return folds, options
+        >>> list(inspect.signature(command).parameters), command(folds=3, lr=0.2)
+        (['folds', 'lr'], (3, {'lr': 0.2}))
+    """
+
+    def decorate(command: Callable) -> Callable:
+        own = [
+            p
+            for p in inspect.signature(command, eval_str=True).parameters.values()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        taken = {p.name for p in own} | set(drop)
+        shared = inspect.signature(template, eval_str=True).parameters.values()
+        # keyword-only: Typer passes every value by name, and keyword-only parameters
+        # may mix those with and without defaults in any order
+        params = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in [*own, *(p for p in shared if p.name not in taken)]
+        ]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> Any:
+            return command(**values)
+
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper
+
+    return decorate
 
 
 def _typed(ctx: typer.Context, name: str) -> bool:
@@ -122,8 +194,19 @@ def _choice(values: tuple[str, ...], help_text: str, panel: str | None = None) -
 
 # Typer turns Literal types into choices; the names live once, in config.py and recipes.py.
 Recipe = _choice(RECIPES, "Defaults to start from: auto (RealMLP-style) or plain (the course's).")
-Data = Annotated[str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")]
-Target = Annotated[str, _option("Column to predict.", None, "COL", "--target", "-t")]
+Data = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.", show_default=False
+    ),
+]
+Target = Annotated[str | None, _option("Column to predict.", None, "COL", "--target", "-t")]
+ConfigPath = Annotated[
+    str | None,
+    _option(
+        "Settings from a TOML file (a run's config.toml); options given here win.", None, "FILE"
+    ),
+]
 Layers = Annotated[
     str, _option("Hidden layer widths, e.g. 512,512,512; 0 for none.", MODEL, "WIDTHS")
 ]
@@ -146,6 +229,9 @@ WeightDecay = Annotated[float, _option("L2 penalty (decoupled for adamw).", FIT,
 Momentum = Annotated[float, _option("SGD momentum.", FIT, "MOMENTUM")]
 Beta2 = Annotated[float, _option("Adam's second-moment decay.", FIT, "BETA")]
 LabelSmoothing = Annotated[float, _option("Label smoothing for classification.", FIT, "EPS")]
+ClassWeight = Annotated[
+    str, _option("Class weights in the loss: none, balanced, or e.g. good=3,bad=1.", FIT, "W")
+]
 BatchSize = Annotated[int, _option("Rows per step.", FIT, "ROWS")]
 Epochs = Annotated[int, _option("Maximum epochs.", FIT, "N")]
 Patience = Annotated[
@@ -163,6 +249,9 @@ ValidationSplit = Annotated[
 ]
 ValidationData = Annotated[
     str | None, _option("Separate validation file (replaces --validation-split).", DATA, "FILE")
+]
+Folds = Annotated[
+    int, _option("K >= 2: a bagged ensemble of K members, each validated on its fold.", DATA, "K")
 ]
 Scale = _choice(SCALES, "Feature scaling, fitted on training rows.", DATA)
 Clip = _choice(CLIPS, "smooth: x/sqrt(1+(x/3)^2) after scaling: outliers stay within 3.", DATA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -25,18 +26,18 @@ from tabnet_cli.config import TrainConfig as T
 from tabnet_cli.errors import plural
 
 
-@command()
-def train(
-    ctx: typer.Context,
-    data: o.Data,
-    target: o.Target,
-    recipe: o.Recipe = R.recipe,
+def _model_options(
     layers: o.Layers = o.DEFAULT_LAYERS,
     activation: o.Activation = A.activation,
     dropout: o.Dropout = A.dropout,
     batchnorm: o.BatchNorm = A.batchnorm,
     feature_scale: o.FeatureScaleOpt = A.feature_scale,
     zero_init_last: o.ZeroInitLast = A.zero_init_last,
+) -> None:
+    """The network's options (a template: ``train`` takes its parameters)."""
+
+
+def _fit_options(
     loss: o.Loss = T.loss,
     huber_delta: o.HuberDelta = T.huber_delta,
     optimizer: o.Optimizer = T.optimizer,
@@ -47,14 +48,24 @@ def train(
     momentum: o.Momentum = T.momentum,
     beta2: o.Beta2 = T.beta2,
     label_smoothing: o.LabelSmoothing = T.label_smoothing,
+    class_weight: o.ClassWeight = T.class_weight,
     batch_size: o.BatchSize = T.batch_size,
     epochs: o.Epochs = T.epochs,
     patience: o.Patience = T.patience,
     min_delta: o.MinDelta = T.min_delta,
     monitor: o.Monitor = T.monitor,
     restore_best_weights: o.RestoreBest = T.restore_best_weights,
+    seed: o.Seed = T.seed,
+    device: o.Device = T.device,
+    threads: o.Threads = T.threads,
+) -> None:
+    """The training options (a template: ``train`` takes its parameters)."""
+
+
+def _data_options(
     validation_split: o.ValidationSplit = D.validation_split,
     validation_data: o.ValidationData = D.validation_data,
+    folds: o.Folds = D.folds,
     scale: o.Scale = D.scale,
     clip: o.Clip = D.clip,
     target_scale: o.TargetScale = D.target_scale,
@@ -69,31 +80,46 @@ def train(
     names: o.Names = "",
     encoding: o.Encoding = D.encoding,
     decimal: o.Decimal = D.decimal,
-    seed: o.Seed = T.seed,
-    device: o.Device = T.device,
-    threads: o.Threads = T.threads,
+) -> None:
+    """The data options (a template: ``train`` takes its parameters)."""
+
+
+@command()
+@o.with_options_of(_data_options)
+@o.with_options_of(_fit_options)
+@o.with_options_of(_model_options)
+def train(
+    ctx: typer.Context,
+    data: o.Data = None,
+    target: o.Target = None,
+    config: o.ConfigPath = None,
+    recipe: o.Recipe = R.recipe,
     out: o.Out = None,
     verbose: o.Verbose = 1,
     plot: o.Plot = False,
     nproc: o.Nproc = 1,
     log_format: o.LogFormat = "text",
+    **options: Any,
 ) -> None:
     """Train an MLP on DATA and write a run directory (path on stdout).
 
     Example: tabnet train red-wine.csv --target quality --layers 512,512,512
     """
-    _dispatch(dict(locals()), ctx)
+    given = {k: v for k, v in locals().items() if k != "options"}
+    _dispatch({**options, **given}, ctx)
 
 
 def _dispatch(options: dict, ctx: typer.Context) -> None:
     """Under torchrun for --nproc, with JSON events for --log-format jsonl, or plainly."""
     if options["nproc"] > 1 and distributed.current() is None:
         raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
-    data, out, plot = options["data"], options["out"], options["plot"]
+    out, plot = options["out"], options["plot"]
     if options["log_format"] == "jsonl":  # user errors become JSON events too: built there
-        train_with_events(data, lambda: o.run_config(options, ctx), out, plot)
+        data = options["data"] or o.command_config(options, ctx)[0]  # from a --config
+        train_with_events(data, lambda: o.command_config(options, ctx)[1], out, plot)
         return
-    run_training(data, o.run_config(options, ctx), out, options["verbose"], plot)
+    source, config = o.command_config(options, ctx)
+    run_training(source, config, out, options["verbose"], plot)
 
 
 def _without_nproc(argv: list[str]) -> list[str]:
@@ -167,6 +193,8 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
          'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
     """
+    if "members" in metrics:
+        return describe_ensemble(metrics)
     epochs = plural(metrics["epochs_run"], "epoch")
     reasons = {
         "completed": f"Trained {epochs}.",
@@ -191,3 +219,24 @@ def describe_outcome(metrics: dict, patience: int) -> list[str]:
         f"Best {metrics['monitor']} {metrics['best_value']:.4f} "
         f"at epoch {metrics['best_epoch']}; {kept}",
     ]
+
+
+def describe_ensemble(metrics: dict) -> list[str]:
+    """The summary lines of a ``--folds`` ensemble.
+
+    Example:
+        >>> describe_ensemble({"members": 2, "monitor": "val_loss", "best_value": 0.25,
+        ...     "member_runs": [{"epochs_run": 9, "kept_epoch": 7},
+        ...                     {"epochs_run": 12, "kept_epoch": 12}]})[0]
+        'Trained 2 members (epochs run 9, 12; kept 7, 12).'
+    """
+    runs = metrics["member_runs"]
+    ran = ", ".join(str(r["epochs_run"]) for r in runs)
+    kept = ", ".join(str(r["kept_epoch"]) for r in runs)
+    lines = [f"Trained {metrics['members']} members (epochs run {ran}; kept {kept})."]
+    if metrics["best_value"] is not None:
+        lines.append(
+            f"Out-of-fold {metrics['monitor']} {metrics['best_value']:.4f} "
+            "(each row scored by the member that did not train on it)."
+        )
+    return lines

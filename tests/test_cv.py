@@ -1,0 +1,101 @@
+"""`tabnet cv`: K folds, stratified and seeded, preprocessing fitted inside each fold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import assert_user_error
+
+FAST = "--recipe plain --layers 4 --epochs 2 --verbose 0"
+ION = "/work/shared/data/ion.csv"
+
+
+def test_cv_json_has_every_fold_and_a_summary(cli, binary_csv):
+    result = cli.line(f"cv {binary_csv} --target label --folds 3 --json {FAST}")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [f["fold"] for f in report["folds"]] == [1, 2, 3]
+    assert sum(f["test_rows"] for f in report["folds"]) == 150
+    accuracies = [f["metrics"]["accuracy"] for f in report["folds"]]
+    assert report["summary"]["accuracy"]["mean"] == pytest.approx(np.mean(accuracies))
+    assert report["summary"]["accuracy"]["std"] == pytest.approx(np.std(accuracies))
+    assert set(report["summary"]) >= {"loss", "accuracy", "f1", "roc_auc"}
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(ION), reason="shared data not present")
+def test_cv_on_ionosphere_gives_three_folds(cli):
+    result = cli.line(f"cv {ION} --target Class --folds 3 --json {FAST}")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["folds"]) == 3
+
+
+def test_cv_table_and_stratified_folds(cli, multiclass_csv):
+    result = cli.line(f"cv {multiclass_csv} --target kind --folds 4 {FAST}")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "mean ± std" in result.stdout and "fold 4" in result.stdout and "macro_f1" in result.stdout
+    )
+
+
+def test_no_fold_scaler_saw_its_test_rows(cli, regression_csv, tmp_path):
+    from tabnet_cli.config import DataConfig
+    from tabnet_cli.crossval import fold_splits
+    from tabnet_cli.prepare import read_source
+
+    out = tmp_path / "folds"
+    result = cli.line(f"cv {regression_csv} --target y --folds 3 --scale minmax {FAST} --out {out}")
+    assert result.exit_code == 0, result.stderr
+    config = DataConfig(target="y")
+    table = read_source(str(regression_csv), config)
+    column = table.frame["a"].to_numpy()
+    splits = fold_splits(table, config, "auto", 3, seed=0)
+    moved = 0
+    for fold, split in enumerate(splits, start=1):
+        manifest = json.loads((out / f"fold-{fold}" / "model.json").read_text())
+        state = {c["name"]: c for c in manifest["preprocessing"]["features"]["numeric"]}["a"]
+        train, test = column[split.train_rows], column[split.valid_rows]
+        assert not set(split.train_rows) & set(split.valid_rows)
+        assert state["center"] == pytest.approx(train.min())  # the training rows' min...
+        assert state["spread"] == pytest.approx(train.max() - train.min())
+        moved += test.min() < train.min() or test.max() > train.max()
+    assert moved  # ...which some fold's test rows go beyond: they were not seen
+
+
+def test_cv_folds_are_seeded(cli, binary_csv):
+    runs = [
+        cli.line(f"cv {binary_csv} --target label --folds 3 --json --seed {s} {FAST}")
+        for s in (1, 1, 2)
+    ]
+    metrics = [[f["metrics"] for f in json.loads(r.stdout)["folds"]] for r in runs]
+    assert metrics[0] == metrics[1] and metrics[0] != metrics[2]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--folds", "1"], "Invalid value for '--folds'"),
+        (["--folds", "200"], "--folds must be in [2, 75] for 150 rows"),
+        (["--validation-data", "x.csv"], "drop --validation-data"),
+        (["--layers", "x"], "--layers 'x' is not a list"),
+    ],
+)
+def test_cv_user_errors(cli, binary_csv, args, message):
+    result = cli("cv", binary_csv, "--target", "label", *FAST.split(), *args)
+    assert_user_error(result, message)
+
+
+def test_cv_class_with_fewer_rows_than_folds(cli, tmp_path):
+    path = tmp_path / "few.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{'a' if i < 2 else 'b'}\n" for i in range(20)))
+    result = cli("cv", path, "--target", "y", "--folds", "3", *FAST.split())
+    assert_user_error(result, "class 'a' of target 'y' has 2 row(s), fewer than --folds 3")
+
+
+def test_cv_takes_a_runs_config_file(cli, binary_csv, tmp_path):
+    run = cli.train(binary_csv, "label", tmp_path / "run", "--layers 4 --epochs 2")
+    result = cli("cv", "--config", run / "config.toml", "--folds", "2", "--json", "--verbose", "0")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["folds"]) == 2
