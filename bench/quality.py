@@ -54,6 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--write-readme", action="store_true",
                         help="put the report into bench/README.md between the quality markers")
     parser.add_argument("--label", default="", help="a line to head the report with")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the fits saved in OUT/quality.json by an earlier run with "
+                             "the same --tabnet-args and --quick (results are saved after "
+                             "every table)")
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir_arg or args.data_dir
     if args.quick and args.write_readme:
@@ -89,14 +93,19 @@ def prepare(table: datasets.Table, folder: Path, quick: bool) -> dict:
     return {**info, "paths": {k: str(v) for k, v in paths.items()}}
 
 
-def run_table(info: dict, seeds: list[int], runs: Path, tabnet_args: str) -> list[dict]:
-    """Every contender with every seed on one prepared table; one record per fit."""
+def run_table(info: dict, seeds: list[int], runs: Path, tabnet_args: str,
+              done: dict[tuple, dict]) -> list[dict]:
+    """Every contender with every seed on one prepared table; one record per fit. Fits
+    found in `done` (keyed by table, seed and model) are reused, not run again."""
     train = pd.read_csv(info["paths"]["train"])
     test = pd.read_csv(info["paths"]["test"])
     task, target = info["task"], info["target"]
     records = []
     for seed in seeds:
         for model in contenders.CONTENDERS:
+            if (info["name"], seed, model) in done:
+                records.append(done[info["name"], seed, model])
+                continue
             if model == "tabnet":
                 result = contenders.run_tabnet(task, target, Path(info["paths"]["train"]),
                                                Path(info["paths"]["test"]), seed,
@@ -141,6 +150,29 @@ def header(args: argparse.Namespace, minutes: float) -> list[str]:
     return lines
 
 
+def resumable(path: Path, args: argparse.Namespace) -> tuple[dict[tuple, dict], float]:
+    """The fits an earlier run saved in `path`, keyed by (table, seed, model), and its
+    minutes; nothing unless that run had the same tabnet options and --quick flag."""
+    if not path.exists():
+        return {}, 0.0
+    saved = json.loads(path.read_text())
+    same = (saved["args"]["tabnet_args"] == args.tabnet_args
+            and saved["args"]["quick"] == str(args.quick))
+    if not same:
+        sys.exit(f"{path} was made with other --tabnet-args or --quick; not resuming")
+    done = {(r["table"], r["seed"], r["model"]): r for r in saved["records"]}
+    print(f"resuming: {len(done)} fits from {path}", file=sys.stderr)
+    return done, saved["minutes"]
+
+
+def save(path: Path, args: argparse.Namespace, minutes: float, infos: list[dict],
+         records: list[dict], complete: bool) -> None:
+    """Writes the raw results (rewritten after every table, so a stopped run can resume)."""
+    raw = {"args": {k: str(v) for k, v in vars(args).items()}, "minutes": minutes,
+           "complete": complete, "tables": infos, "records": records}
+    path.write_text(json.dumps(raw, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Runs the suite and writes the report, the JSON and (optionally) the README."""
     args = parse_args(argv)
@@ -150,16 +182,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args.data_dir.is_dir():
         print(f"{args.data_dir} not found: the shared reference CSVs are skipped",
               file=sys.stderr)
+    raw_path = args.out / "quality.json"
+    done, earlier = resumable(raw_path, args) if args.resume else ({}, 0.0)
     infos, records = [], []
     for table in tables:
         infos.append(prepare(table, args.out / "data", args.quick))
-        records += run_table(infos[-1], args.seeds, args.out / "runs", args.tabnet_args)
-    minutes = (time.perf_counter() - started) / 60
+        records += run_table(infos[-1], args.seeds, args.out / "runs", args.tabnet_args, done)
+        minutes = earlier + (time.perf_counter() - started) / 60
+        save(raw_path, args, minutes, infos, records, complete=table is tables[-1])
     text = report.markdown(records, infos, header(args, minutes))
     print(text)
-    raw = {"args": {k: str(v) for k, v in vars(args).items()}, "minutes": minutes,
-           "tables": infos, "records": records}
-    (args.out / "quality.json").write_text(json.dumps(raw, indent=1))
     if args.write_readme:
         report.write_readme(BENCH / "README.md", text)
 
