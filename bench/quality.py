@@ -1,117 +1,199 @@
-"""Model quality with default options: `tabnet train DATA --target T` versus scikit-learn's
-MLP with its defaults, on exactly the same training and validation rows.
+"""Quality benchmark suite: `tabnet train` with default options (plus --tabnet-args) against
+scikit-learn's HistGradientBoosting, MLP and a linear model, on public tables shipped by
+pip packages (see bench/datasets.py) and the reference CSVs of the shared data folder.
 
-Usage: python bench/quality.py ../shared/data [--seeds 0 1 2]
-Prints one line per data set and seed, then the medians, as a markdown table.
+Each table is split once (train = df.sample(frac=0.8, random_state=0), test = the rest);
+every model is fitted on the training rows with each seed and scored on the test rows:
+AUC (binary), accuracy (multiclass) or R2 (regression).
+
+Usage:
+  python bench/quality.py [--data-dir ../shared/data] [--seeds 0 1 2] [--only NAME ...]
+                          [--tabnet-args "..."] [--quick] [--write-readme] [--label TEXT]
+
+Prints a markdown report on stdout (progress on stderr), saves the raw results to
+bench/out/quality.json and, with --write-readme, the report into bench/README.md between
+the quality markers. Installs: pip install -e ".[bench]".
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
+import platform
 import subprocess
 import sys
-import tempfile
-import warnings
+import time
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
+import contenders
+import datasets
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, mean_absolute_error
-from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+import report
 
-SETS = [  # file, target, task
-    ("red-wine.csv", "quality", "regression"),
-    ("ion.csv", "Class", "binary"),
-    ("abalone.csv", "Rings", "regression"),
-]
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+QUICK_ROWS = 1000
 
 
-def split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    train = frame.sample(frac=0.8, random_state=seed)  # tabnet's default --validation-split
-    return train, frame.drop(train.index)
-
-
-def sklearn_score(frame: pd.DataFrame, target: str, task: str, seed: int) -> float:
-    train, valid = split(frame, seed)
-    features = [c for c in frame.columns if c != target]
-    text = [c for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
-    numbers = [c for c in features if c not in text]
-    prep = ColumnTransformer(
-        [("num", StandardScaler(), numbers), ("cat", OneHotEncoder(handle_unknown="ignore"), text)]
-    )
-    model = (
-        MLPRegressor(random_state=seed)
-        if task == "regression"
-        else MLPClassifier(random_state=seed)
-    )
-    pipe = make_pipeline(prep, model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        pipe.fit(train[features], train[target])
-    predicted = pipe.predict(valid[features])
-    if task == "regression":
-        return mean_absolute_error(valid[target], predicted)
-    return accuracy_score(valid[target], predicted)
-
-
-def tabnet_score(path: Path, target: str, task: str, seed: int, workdir: Path) -> float:
-    out = workdir / f"{path.stem}-{seed}"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tabnet_cli",
-            "train",
-            str(path),
-            "--target",
-            target,
-            "--seed",
-            str(seed),
-            "--out",
-            str(out),
-            "--verbose",
-            "0",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    kept = json.loads((out / "metrics.json").read_text())["kept"]
-    return kept["val_mae"] if task == "regression" else kept["val_accuracy"]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("data_dir", type=Path)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir_arg", nargs="?", type=Path, metavar="DATA_DIR",
+                        help="same as --data-dir (the older positional form)")
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data",
+                        help="folder with red-wine.csv, ion.csv, abalone.csv (skipped if absent)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
-    print("| data | metric | seed | tabnet defaults | sklearn MLP defaults | tabnet better |")
-    print("|---|---|---|---|---|---|")
-    summary = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for file, target, task in SETS:
-            frame = pd.read_csv(args.data_dir / file)
-            frame = frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed")])
-            metric = "val MAE" if task == "regression" else "val accuracy"
-            ours, theirs = [], []
-            for seed in args.seeds:
-                ours.append(tabnet_score(args.data_dir / file, target, task, seed, Path(tmp)))
-                theirs.append(sklearn_score(frame, target, task, seed))
-                better = ours[-1] < theirs[-1] if task == "regression" else ours[-1] >= theirs[-1]
-                print(
-                    f"| {file} | {metric} | {seed} | {ours[-1]:.4f} | {theirs[-1]:.4f} | "
-                    f"{'yes' if better else 'no'} |"
-                )
-            summary.append((file, metric, statistics.median(ours), statistics.median(theirs)))
-    print()
-    print("| data | metric | median tabnet | median sklearn | ratio (tabnet/sklearn) |")
-    print("|---|---|---|---|---|")
-    for file, metric, ours, theirs in summary:
-        print(f"| {file} | {metric} | {ours:.4f} | {theirs:.4f} | {ours / theirs:.3f} |")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these tables")
+    parser.add_argument("--tabnet-args", default="", help="extra options for `tabnet train`")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke run: at most {QUICK_ROWS} rows per table")
+    parser.add_argument("--out", type=Path, default=BENCH / "out", help="CSVs, runs, JSON")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="put the report into bench/README.md between the quality markers")
+    parser.add_argument("--label", default="", help="a line to head the report with")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the fits saved in OUT/quality.json by an earlier run with "
+                             "the same --tabnet-args and --quick (results are saved after "
+                             "every table)")
+    args = parser.parse_args(argv)
+    args.data_dir = args.data_dir_arg or args.data_dir
+    if args.quick and args.write_readme:
+        parser.error("--quick results are a smoke test; they do not go into the README")
+    return args
+
+
+def select(tables: list[datasets.Table], only: list[str] | None) -> list[datasets.Table]:
+    """The tables named by --only (all when None); unknown names are an error."""
+    if not only:
+        return tables
+    known = {t.name for t in tables}
+    unknown = sorted(set(only) - known)
+    if unknown:
+        sys.exit(f"unknown table(s) {unknown}; known: {sorted(known)}")
+    return [t for t in tables if t.name in only]
+
+
+def prepare(table: datasets.Table, folder: Path, quick: bool) -> dict:
+    """Loads a table, splits it, writes its train and test CSVs; returns its description."""
+    frame = table.load()
+    if quick and len(frame) > QUICK_ROWS:
+        frame = frame.sample(n=QUICK_ROWS, random_state=0)
+    train, test = datasets.split(frame.reset_index(drop=True))
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"train": folder / f"{table.name}-train.csv", "test": folder / f"{table.name}-test.csv"}
+    train.to_csv(paths["train"], index=False)
+    test.to_csv(paths["test"], index=False)
+    info = {"name": table.name, "source": table.source, "target": table.target,
+            "task": table.task, "metric": table.metric, "note": table.note,
+            **datasets.describe(frame, table.target),
+            "train_rows": len(train), "test_rows": len(test)}
+    return {**info, "paths": {k: str(v) for k, v in paths.items()}}
+
+
+def run_table(info: dict, seeds: list[int], runs: Path, tabnet_args: str,
+              done: dict[tuple, dict]) -> list[dict]:
+    """Every contender with every seed on one prepared table; one record per fit. Fits
+    found in `done` (keyed by table, seed and model) are reused, not run again."""
+    train = pd.read_csv(info["paths"]["train"])
+    test = pd.read_csv(info["paths"]["test"])
+    task, target = info["task"], info["target"]
+    records = []
+    for seed in seeds:
+        for model in contenders.CONTENDERS:
+            if (info["name"], seed, model) in done:
+                records.append(done[info["name"], seed, model])
+                continue
+            if model == "tabnet":
+                result = contenders.run_tabnet(task, target, Path(info["paths"]["train"]),
+                                               Path(info["paths"]["test"]), seed,
+                                               runs / f"{info['name']}-{seed}", tabnet_args)
+            else:
+                result = contenders.run_sklearn(model, task, target, train, test, seed)
+            records.append({"table": info["name"], "seed": seed, "model": model,
+                            **asdict(result)})
+            progress(records[-1], task)
+    return records
+
+
+def progress(record: dict, task: str) -> None:
+    """One stderr line per fit, flagging failures and a task tabnet read differently."""
+    figure = "FAILED" if record["score"] is None else f"{record['score']:.4f}"
+    line = (f"{record['table']:>14} seed {record['seed']} {record['model']:>6}: {figure}"
+            f"  ({record['fit_s']:.1f} s)")
+    chosen = record["extra"].get("task")
+    if chosen and chosen != task:
+        line += f"  [tabnet trained it as {chosen}]"
+    if "error" in record["extra"]:
+        line += "\n    " + record["extra"]["error"].replace("\n", "\n    ")
+    print(line, file=sys.stderr, flush=True)
+
+
+def header(args: argparse.Namespace, minutes: float) -> list[str]:
+    """The report's opening lines: what ran, where, with which options."""
+    import sklearn
+    import torch
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    options = args.tabnet_args or "none (default options)"
+    lines = [args.label] if args.label else []
+    lines += [f"`python bench/quality.py {' '.join(sys.argv[1:])}`".replace("  ", " "),
+              "",
+              f"- {date.today()}, commit {commit or '?'}, {os.cpu_count()} CPUs, "
+              f"Python {platform.python_version()}, torch {torch.__version__}, "
+              f"scikit-learn {sklearn.__version__}; {minutes:.1f} min wall time",
+              f"- seeds {' '.join(map(str, args.seeds))}; extra `tabnet train` options: "
+              f"{options}" + ("; QUICK (rows capped)" if args.quick else "")]
+    return lines
+
+
+def resumable(path: Path, args: argparse.Namespace) -> tuple[dict[tuple, dict], float]:
+    """The fits an earlier run saved in `path`, keyed by (table, seed, model), and its
+    minutes; nothing unless that run had the same tabnet options and --quick flag."""
+    if not path.exists():
+        return {}, 0.0
+    saved = json.loads(path.read_text())
+    same = (saved["args"]["tabnet_args"] == args.tabnet_args
+            and saved["args"]["quick"] == str(args.quick))
+    if not same:
+        sys.exit(f"{path} was made with other --tabnet-args or --quick; not resuming")
+    done = {(r["table"], r["seed"], r["model"]): r for r in saved["records"]}
+    print(f"resuming: {len(done)} fits from {path}", file=sys.stderr)
+    return done, saved["minutes"]
+
+
+def save(path: Path, args: argparse.Namespace, minutes: float, infos: list[dict],
+         records: list[dict], complete: bool) -> None:
+    """Writes the raw results (rewritten after every table, so a stopped run can resume)."""
+    raw = {"args": {k: str(v) for k, v in vars(args).items()}, "minutes": minutes,
+           "complete": complete, "tables": infos, "records": records}
+    path.write_text(json.dumps(raw, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Runs the suite and writes the report, the JSON and (optionally) the README."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    tables = select(datasets.tables(args.data_dir if args.data_dir.is_dir() else None),
+                    args.only)
+    if not args.data_dir.is_dir():
+        print(f"{args.data_dir} not found: the shared reference CSVs are skipped",
+              file=sys.stderr)
+    raw_path = args.out / "quality.json"
+    done, earlier = resumable(raw_path, args) if args.resume else ({}, 0.0)
+    infos, records = [], []
+    for table in tables:
+        infos.append(prepare(table, args.out / "data", args.quick))
+        records += run_table(infos[-1], args.seeds, args.out / "runs", args.tabnet_args, done)
+        minutes = earlier + (time.perf_counter() - started) / 60
+        save(raw_path, args, minutes, infos, records, complete=table is tables[-1])
+    text = report.markdown(records, infos, header(args, minutes))
+    print(text)
+    if args.write_readme:
+        report.write_readme(BENCH / "README.md", text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,162 @@
+"""The four models of the quality benchmark, each fitted on a training CSV and scored on a
+test CSV: tabnet through its command line, and three scikit-learn references.
+
+Every contender returns a `Result`: the test score (AUC for binary, accuracy for
+multiclass, R2 for regression, all computed by `score`) and the fit time in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from datasets import BINARY, MULTICLASS, REGRESSION
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+CONTENDERS = ("tabnet", "hgb", "mlp", "linear")
+
+
+@dataclass
+class Result:
+    """One model's test score and fit time on one table and seed."""
+
+    score: float | None
+    fit_s: float
+    extra: dict = field(default_factory=dict)
+
+
+def positive_class(labels: pd.Series) -> object:
+    """The class whose probability the AUC ranks: the larger of the two, as in sklearn."""
+    return sorted(labels.dropna().unique())[1]
+
+
+def score(task: str, truth: pd.Series, prediction) -> float:
+    """AUC (prediction: probability of `positive_class`), accuracy or R2."""
+    if task == BINARY:
+        return float(roc_auc_score(truth == positive_class(truth), prediction))
+    if task == MULTICLASS:
+        return float(accuracy_score(truth.astype(str), pd.Series(prediction).astype(str)))
+    return float(r2_score(truth, prediction))
+
+
+def tabnet_command() -> list[str]:
+    """The `tabnet` console script beside this interpreter, else `python -m tabnet_cli`."""
+    script = Path(sys.executable).with_name("tabnet")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tabnet_cli"]
+
+
+def run_tabnet(task: str, target: str, train: Path, test: Path, seed: int, run_dir: Path,
+               extra_args: str = "") -> Result:
+    """`tabnet train` with default options (plus `extra_args`), then `tabnet predict`.
+
+    The fit time is the wall clock of the whole `tabnet train` command, process start and
+    CSV reading included: what a user waits for.
+    """
+    shutil.rmtree(run_dir, ignore_errors=True)
+    command = [*tabnet_command(), "train", str(train), "--target", target, "--seed", str(seed),
+               "--verbose", "0", "--out", str(run_dir), *shlex.split(extra_args)]
+    started = time.perf_counter()
+    trained = subprocess.run(command, capture_output=True, text=True)
+    fit_s = time.perf_counter() - started
+    if trained.returncode != 0:
+        return Result(None, fit_s, {"error": trained.stderr.strip()[-500:]})
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    chosen = json.loads((run_dir / "model.json").read_text())["task"]
+    extra = {"task": chosen, "epochs": metrics["epochs_run"], "kept_epoch": metrics["kept_epoch"],
+             "train_s": metrics["train_seconds"], "s_per_epoch": metrics["seconds_per_epoch"],
+             "fit_rows": metrics["train_rows"]}
+    predict = [*tabnet_command(), "predict", str(run_dir), str(test)]
+    predicted = subprocess.run([*predict, "--proba"] if task == BINARY else predict,
+                               capture_output=True, text=True)
+    if predicted.returncode != 0:
+        return Result(None, fit_s, {**extra, "error": predicted.stderr.strip()[-500:]})
+    frame = pd.read_csv(io.StringIO(predicted.stdout))
+    truth = pd.read_csv(test)[target]
+    prediction = frame[str(positive_class(truth))] if task == BINARY else frame[target]
+    return Result(score(task, truth, prediction), fit_s, extra)
+
+
+def split_columns(features: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Numeric columns and text (categorical) columns, as pandas read them."""
+    text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    return [c for c in features.columns if c not in text], text
+
+
+def hgb(task: str, features: pd.DataFrame, seed: int):
+    """HistGradientBoosting with its defaults; text columns ordinal-encoded and declared
+    categorical, gaps left to the model's own missing-value handling."""
+    numbers, text = split_columns(features)
+    encode = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                            encoded_missing_value=np.nan)
+    prep = ColumnTransformer([("cat", encode, text), ("num", "passthrough", numbers)])
+    kind = HistGradientBoostingRegressor if task == REGRESSION else HistGradientBoostingClassifier
+    categorical = [True] * len(text) + [False] * len(numbers)
+    return make_pipeline(prep, kind(categorical_features=categorical, random_state=seed))
+
+
+def one_hot_prep(features: pd.DataFrame) -> ColumnTransformer:
+    """Median-imputed standardized numbers and constant-imputed one-hot text columns."""
+    numbers, text = split_columns(features)
+    num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    cat = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                        OneHotEncoder(handle_unknown="ignore"))
+    return ColumnTransformer([("num", num, numbers), ("cat", cat, text)])
+
+
+def mlp(task: str, features: pd.DataFrame, seed: int):
+    """scikit-learn's MLP with its defaults on the one-hot preprocessing. A regression
+    target is standardized around it (as tabnet does by default): MLPRegressor on raw
+    targets such as prices in dollars does not converge in its 200 default epochs."""
+    if task != REGRESSION:
+        return make_pipeline(one_hot_prep(features), MLPClassifier(random_state=seed))
+    model = TransformedTargetRegressor(MLPRegressor(random_state=seed),
+                                       transformer=StandardScaler())
+    return make_pipeline(one_hot_prep(features), model)
+
+
+def linear(task: str, features: pd.DataFrame, seed: int):
+    """Ridge or LogisticRegression on the one-hot preprocessing (max_iter raised to 1000
+    so that lbfgs converges; otherwise defaults)."""
+    model = Ridge() if task == REGRESSION else LogisticRegression(max_iter=1000)
+    return make_pipeline(one_hot_prep(features), model)
+
+
+BUILDERS = {"hgb": hgb, "mlp": mlp, "linear": linear}
+
+
+def run_sklearn(name: str, task: str, target: str, train: pd.DataFrame, test: pd.DataFrame,
+                seed: int) -> Result:
+    """Fits one scikit-learn contender on the training rows and scores it on the test rows."""
+    features = train.drop(columns=[target])
+    pipe = BUILDERS[name](task, features, seed)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe.fit(features, train[target])
+    fit_s = time.perf_counter() - started
+    test_features = test.drop(columns=[target])
+    if task == BINARY:
+        classes = list(pipe.classes_)
+        column = classes.index(positive_class(train[target]))
+        prediction = pipe.predict_proba(test_features)[:, column]
+    else:
+        prediction = pipe.predict(test_features)
+    return Result(score(task, test[target], prediction), fit_s)
