@@ -1,0 +1,69 @@
+"""Recipe comparison: `tabnet train` with several option sets against HistGradientBoosting
+on the quality suite's tables (bench/datasets.py), on the same fixed held-out split.
+
+Usage:
+  python bench/compare_recipes.py [NAME ...] [--seed 0] --variant plain="--recipe plain" \
+      --variant auto=""
+
+Prints one JSON line per table (test AUC / accuracy / R2 of HGB and of each variant, and
+the variants' wall times), then the mean and worst gap to HGB per variant. Installs:
+pip install -e ".[bench]". Tables are cached in bench/out/compare/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import contenders
+import datasets
+import pandas as pd
+
+OUT = Path(__file__).resolve().parent / "out" / "compare"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="tables to run (default: all but diamonds)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", action="append", default=[], help='LABEL="tabnet args"')
+    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    args = parser.parse_args()
+    variants = dict(v.split("=", 1) for v in args.variant) or {"auto": ""}
+    tables = [
+        t
+        for t in datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
+        if (t.name in args.names) or (not args.names and t.name != "diamonds")
+    ]
+    rows = [run_table(table, variants, args.seed) for table in tables]
+    frame = pd.DataFrame(rows)
+    for label in variants:
+        gap = frame[label] - frame["hgb"]
+        worst = frame.table[gap.idxmin()]
+        print(f"{label}: mean gap to HGB {gap.mean():+.4f}, worst {gap.min():+.4f} ({worst}), "
+              f"time {frame[label + '_s'].sum():.0f} s")
+
+
+def run_table(table, variants: dict[str, str], seed: int) -> dict:
+    train_path, test_path = OUT / f"{table.name}-train.csv", OUT / f"{table.name}-test.csv"
+    if not train_path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        train, test = datasets.split(table.load())
+        train.to_csv(train_path, index=False)
+        test.to_csv(test_path, index=False)
+    train, test = pd.read_csv(train_path), pd.read_csv(test_path)
+    line = {"table": table.name, "task": table.task}
+    line["hgb"] = contenders.run_sklearn("hgb", table.task, table.target, train, test, seed).score
+    for label, extra in variants.items():
+        run_dir = OUT / "runs" / f"{table.name}-{label}"
+        result = contenders.run_tabnet(
+            table.task, table.target, train_path, test_path, seed, run_dir, extra
+        )
+        line[label], line[label + "_s"] = result.score, round(result.fit_s, 1)
+    print(json.dumps(line), flush=True)
+    return line
+
+
+if __name__ == "__main__":
+    main()
