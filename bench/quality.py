@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -54,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--write-readme", action="store_true",
                         help="put the report into bench/README.md between the quality markers")
     parser.add_argument("--label", default="", help="a line to head the report with")
+    parser.add_argument("--report-only", action="store_true",
+                        help="fit nothing: rebuild the report from OUT/quality.json")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the fits saved in OUT/quality.json by an earlier run with "
                              "the same --tabnet-args and --quick (results are saved after "
@@ -131,22 +134,35 @@ def progress(record: dict, task: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def header(args: argparse.Namespace, minutes: float) -> list[str]:
-    """The report's opening lines: what ran, where, with which options."""
+def command_line() -> str:
+    """This invocation, as it would be typed."""
+    return "python bench/quality.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def environment() -> str:
+    """Date, commit, CPUs and library versions of this run."""
     import sklearn
     import torch
 
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    options = args.tabnet_args or "none (default options)"
-    lines = [args.label] if args.label else []
-    lines += [f"`python bench/quality.py {' '.join(sys.argv[1:])}`".replace("  ", " "),
-              "",
-              f"- {date.today()}, commit {commit or '?'}, {os.cpu_count()} CPUs, "
-              f"Python {platform.python_version()}, torch {torch.__version__}, "
-              f"scikit-learn {sklearn.__version__}; {minutes:.1f} min wall time",
-              f"- seeds {' '.join(map(str, args.seeds))}; extra `tabnet train` options: "
-              f"{options}" + ("; QUICK (rows capped)" if args.quick else "")]
+    return (f"{date.today()}, commit {commit or '?'}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, torch {torch.__version__}, "
+            f"scikit-learn {sklearn.__version__}")
+
+
+def header(meta: dict) -> list[str]:
+    """The report's opening lines: what ran, where, with which options (from the
+    metadata saved with the raw results)."""
+    options = meta["tabnet_args"] or "none (default options)"
+    lines = [meta["label"], ""] if meta["label"] else []
+    lines += [f"`{meta['command']}`", "",
+              f"- {meta['environment']}; {meta['minutes']:.1f} min wall time",
+              f"- seeds {' '.join(map(str, meta['seeds']))}; extra `tabnet train` options: "
+              f"{options}" + ("; QUICK (rows capped)" if meta["quick"] else "")]
+    if not meta["complete"]:
+        lines.append("- INCOMPLETE: the run was stopped before its last fits; "
+                     "see the records for what ran")
     return lines
 
 
@@ -156,8 +172,7 @@ def resumable(path: Path, args: argparse.Namespace) -> tuple[dict[tuple, dict], 
     if not path.exists():
         return {}, 0.0
     saved = json.loads(path.read_text())
-    same = (saved["args"]["tabnet_args"] == args.tabnet_args
-            and saved["args"]["quick"] == str(args.quick))
+    same = saved["tabnet_args"] == args.tabnet_args and saved["quick"] == args.quick
     if not same:
         sys.exit(f"{path} was made with other --tabnet-args or --quick; not resuming")
     done = {(r["table"], r["seed"], r["model"]): r for r in saved["records"]}
@@ -165,17 +180,26 @@ def resumable(path: Path, args: argparse.Namespace) -> tuple[dict[tuple, dict], 
     return done, saved["minutes"]
 
 
-def save(path: Path, args: argparse.Namespace, minutes: float, infos: list[dict],
-         records: list[dict], complete: bool) -> None:
+def save(path: Path, meta: dict, infos: list[dict], records: list[dict]) -> None:
     """Writes the raw results (rewritten after every table, so a stopped run can resume)."""
-    raw = {"args": {k: str(v) for k, v in vars(args).items()}, "minutes": minutes,
-           "complete": complete, "tables": infos, "records": records}
-    path.write_text(json.dumps(raw, indent=1))
+    path.write_text(json.dumps({**meta, "tables": infos, "records": records}, indent=1))
+
+
+def report_only(args: argparse.Namespace) -> None:
+    """Prints (and with --write-readme, writes) the report of the saved raw results."""
+    saved = json.loads((args.out / "quality.json").read_text())
+    text = report.markdown(saved["records"], saved["tables"], header(saved))
+    print(text)
+    if args.write_readme:
+        report.write_readme(BENCH / "README.md", text)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Runs the suite and writes the report, the JSON and (optionally) the README."""
     args = parse_args(argv)
+    if args.report_only:
+        report_only(args)
+        return
     started = time.perf_counter()
     tables = select(datasets.tables(args.data_dir if args.data_dir.is_dir() else None),
                     args.only)
@@ -184,13 +208,16 @@ def main(argv: list[str] | None = None) -> None:
               file=sys.stderr)
     raw_path = args.out / "quality.json"
     done, earlier = resumable(raw_path, args) if args.resume else ({}, 0.0)
+    meta = {"command": command_line(), "environment": environment(), "label": args.label,
+            "seeds": args.seeds, "tabnet_args": args.tabnet_args, "quick": args.quick}
     infos, records = [], []
     for table in tables:
         infos.append(prepare(table, args.out / "data", args.quick))
         records += run_table(infos[-1], args.seeds, args.out / "runs", args.tabnet_args, done)
-        minutes = earlier + (time.perf_counter() - started) / 60
-        save(raw_path, args, minutes, infos, records, complete=table is tables[-1])
-    text = report.markdown(records, infos, header(args, minutes))
+        meta["minutes"] = earlier + (time.perf_counter() - started) / 60
+        meta["complete"] = table is tables[-1]
+        save(raw_path, meta, infos, records)
+    text = report.markdown(records, infos, header(meta))
     print(text)
     if args.write_readme:
         report.write_readme(BENCH / "README.md", text)
