@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 import torch
+from conftest import assert_user_error
 from safetensors.torch import load_file, save_file
 
 from tabnet_cli.artifact import load_run
 from tabnet_cli.errors import ArtifactError
-from tests.conftest import assert_user_error
 
 
 class CreatesMarker:

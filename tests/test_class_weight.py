@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 FAST = "--recipe plain --layers 4 --epochs 2"
 

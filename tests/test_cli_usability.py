@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 
 from tabnet_cli.cli.train_cmd import describe_outcome
 from tabnet_cli.errors import DataError
-from tests.conftest import assert_user_error
 
 
 @pytest.fixture

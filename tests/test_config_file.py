@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 FAST = "--recipe plain --layers 4 --epochs 2 --verbose 0"
 

@@ -8,8 +8,7 @@ so that the new picture is looked at).
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 

@@ -6,8 +6,7 @@ import json
 
 import numpy as np
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 FAST = "--recipe plain --layers 4 --epochs 2 --verbose 0"
 ION = "/work/shared/data/ion.csv"

@@ -4,8 +4,7 @@ import io
 import json
 
 import pandas as pd
-
-from tests.conftest import SAMPLE_DATA
+from conftest import SAMPLE_DATA
 
 
 def test_train_evaluate_predict_curves_on_sample_data(cli, tmp_path):

@@ -8,9 +8,8 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 from safetensors.numpy import load_file, save_file
-
-from tests.conftest import assert_user_error
 
 FAST = "--recipe plain --layers 4 --epochs 2"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE_DATA, assert_user_error
 
 from tabnet_cli.artifact import load_run
 from tabnet_cli.config import ACTIVATIONS
 from tabnet_cli.data import read_table
-from tests.conftest import SAMPLE_DATA, assert_user_error
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import Cli, assert_user_error
 
 from tabnet_cli.artifact import load_run
 from tabnet_cli.importance import permutation_importance, render_importance
-from tests.conftest import Cli, assert_user_error
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 
 def predictions(cli, run, path, *args):

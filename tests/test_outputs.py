@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 
 from tabnet_cli import outputs
-from tests.conftest import assert_user_error
 
 TINY = "--layers 4 --epochs 1 --verbose 0"
 
@@ -36,7 +36,7 @@ def data_csv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory, data_csv) -> Path:
     """One tiny run shared by the tests that only read it (training costs a second)."""
-    from tests.conftest import Cli
+    from conftest import Cli
 
     run = tmp_path_factory.mktemp("runs") / "run"
     return Cli().train(data_csv, "y", run, "--layers 4 --epochs 2")  # two epochs: a curve

@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 
 def test_train_writes_a_complete_run_directory(cli, regression_csv, tmp_path):

@@ -6,8 +6,7 @@ import json
 import sys
 
 import pytest
-
-from tests.conftest import assert_user_error
+from conftest import assert_user_error
 
 optuna = pytest.importorskip("optuna")
 

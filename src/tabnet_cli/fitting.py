@@ -61,9 +61,14 @@ def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
             f"--monitor {config.monitor} is not recorded for a {prepared.task} task; "
             f"choose one of {', '.join(monitors(prepared.task))}"
         )
-    targets = prepared.targets
-    class_weights(config.class_weight, prepared.task, targets.classes_, targets.baseline_)
+    loss_weights(config, prepared)  # a bad --class-weight is an error before training
     return replace(config, loss=prepared.loss if config.loss == "auto" else config.loss)
+
+
+def loss_weights(config: TrainConfig, prepared: Prepared):
+    """The class weights of ``--class-weight`` for the prepared classes (or ``None``)."""
+    targets = prepared.targets
+    return class_weights(config.class_weight, prepared.task, targets.classes_, targets.baseline_)
 
 
 def train(
@@ -96,9 +101,7 @@ def train(
     # thread counts, and a rerun from the saved config must reproduce the run
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
-    weights = class_weights(
-        config.class_weight, prepared.task, prepared.targets.classes_, prepared.targets.baseline_
-    )
+    weights = loss_weights(config, prepared)
     result = fit(
         net,
         _tensors(prepared.x_train, prepared.y_train, device, rank),
