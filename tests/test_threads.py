@@ -13,8 +13,8 @@ from tabnet_cli import threads
         (2, 0, 5e6, 1),  # a small step: hand-offs cost more than a second thread saves
         (2, 0, 200e6, 2),  # a big step alone: every core
         (2, 2, 200e6, 1),  # the cores are taken by other runs: do not oversubscribe
-        (16, 3, 200e6, 12),  # many cores, some busy
-        (8, 0, 40e6, 2),  # work for two threads only
+        (16, 3, 200e6, 13),  # many cores, some busy
+        (8, 0, 10e6, 2),  # work for two threads only
     ],
 )
 def test_threads_follow_the_work_and_the_free_cores(monkeypatch, cpus, busy, work, expected):

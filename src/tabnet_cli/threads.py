@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 
-# Multiply-adds of a forward pass (batch x weights) below which a second thread costs
-# more in synchronisation than it saves, on the CPUs measured (bench/threads.py).
-WORK_PER_THREAD = 16e6
+# Multiply-adds of a forward pass (batch x weights) per thread worth starting. On this
+# project's 2-core machines, 3 x 256 units at batch 64 (about 10M) ran faster on 2 threads
+# (bench/threads.py), and 2 x 256 at batch 64 (about 6M, census income) faster on 1.
+WORK_PER_THREAD = 4e6
 
 
 def usable_cpus() -> int:
