@@ -52,12 +52,6 @@ def current() -> Rank | None:
     return Rank(rank, world, local) if world > 1 else None
 
 
-def is_secondary() -> bool:
-    """True in every rank but rank 0: those print nothing and write nothing."""
-    rank = current()
-    return rank is not None and not rank.is_main
-
-
 def start(rank: Rank, device: torch.device) -> None:
     """Joins the process group: NCCL between GPUs, gloo on CPUs."""
     import torch.distributed as dist

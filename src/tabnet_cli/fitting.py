@@ -7,7 +7,6 @@ of a cross-validation and each trial of a search.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +20,7 @@ from tabnet_cli.class_weights import class_weights
 from tabnet_cli.config import ArchConfig, ModelConfig, TrainConfig
 from tabnet_cli.distributed import Rank
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.model import weight_count
 from tabnet_cli.prepare import Prepared
 from tabnet_cli.train import FitResult, fit, select_device
 
@@ -155,9 +155,7 @@ def check_memory(model_config: ModelConfig, device: torch.device) -> None:
     """Refuses a network too big for the memory, before allocating it: Linux hands out
     memory it does not have, and the process would be killed while initialising the
     weights instead of failing."""
-    from tabnet_cli.model import tensor_shapes
-
-    weights = sum(math.prod(shape) for shape, _ in tensor_shapes(model_config).values())
+    weights = weight_count(model_config)
     # float32 weights, gradients, two Adam moments and the best epoch's copy
     needed, free = weights * 4 * 5, _free_memory()
     if device.type == "cpu" and free is not None and needed > free:
@@ -202,15 +200,11 @@ def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | No
 
 def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:
     """Sets PyTorch's CPU threads for this run's steps (see threads.py); 0 on a GPU."""
-    from tabnet_cli.model import layer_plan
     from tabnet_cli.threads import choose_threads
 
     if device.type != "cpu":
         return 0
-    weights = sum(
-        d["n_in"] * d["n_out"] for _, kind, d in layer_plan(model_config) if kind == "linear"
-    )
-    threads = choose_threads(config.batch_size * weights, config.threads)
+    threads = choose_threads(config.batch_size * weight_count(model_config), config.threads)
     torch.set_num_threads(threads)
     return threads
 

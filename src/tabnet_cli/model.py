@@ -67,6 +67,20 @@ def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]
     return shapes
 
 
+def weight_count(config: ModelConfig) -> int:
+    """Numbers in the network's weights (memory per copy, and about the multiply-adds of one
+    row's forward pass).
+
+    Example:
+        >>> from tabnet_cli.config import ArchConfig
+        >>> weight_count(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
+        21
+    """
+    import math
+
+    return sum(math.prod(shape) for shape, _ in tensor_shapes(config).values())
+
+
 def build_mlp(config: ModelConfig) -> nn.Sequential:
     """The PyTorch modules of ``layer_plan``. The output is raw (logits for
     classification): the losses apply sigmoid/softmax themselves, which is numerically

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
-from tabnet_cli.targets import center_spread
+from tabnet_cli.targets import FLOAT32_MAX, center_spread
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MAX_ONE_HOT = 50  # categories kept per column; the rest share the "other" slot
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 # A column whose central 90% of values fill less than this share of the scaled range is
 # dominated by a few extreme values (a typo like 9.6e14 for 9.6): worth a note.
 SQUASHED_SHARE = 0.01

@@ -25,7 +25,7 @@ LOSS_TASKS = {
 }
 AUTO_LOSS = {"regression": "mae", "binary": "bce", "multiclass": "crossentropy"}
 MAX_CLASSES = 100
-FLOAT32_RANGE = float(np.finfo(np.float32).max)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the network computes in float32
 # Integer targets whose values are exactly 0..k-1 look like class codes (digits 0..9);
 # other integers (wine quality 3..8, abalone rings 1..29) are quantities.
 MAX_CODED_CLASSES = 20
@@ -180,7 +180,7 @@ class TargetEncoder:
             y = values.astype(float).to_numpy()
             if not np.all(np.isfinite(y)):
                 raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
-            if np.abs(y).max() > FLOAT32_RANGE:
+            if np.abs(y).max() > FLOAT32_MAX:
                 raise DataError(
                     f"target {target.name!r} holds {np.abs(y).max():.3g}, beyond the float32 "
                     "range the model computes in; fix the value or rescale the column"
