@@ -122,7 +122,7 @@ def test_a_network_too_big_for_the_memory_is_refused_before_allocating(
 ):
     from tabnet_cli import fitting
 
-    monkeypatch.setattr(fitting, "_free_memory", lambda: 10 * 2**20)  # 10 MiB free
+    monkeypatch.setattr(fitting, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
     result = cli.line(f"train {regression_csv} --target y --layers 2048,2048 --out {tmp_path}/r")
     assert_user_error(result, "GiB to train, more than the 0.0 GiB available; use smaller")
     assert not (tmp_path / "r").exists()

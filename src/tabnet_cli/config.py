@@ -222,10 +222,19 @@ class DataConfig(_Config):
     names: tuple[str, ...] = ()  # column names for a file without a header line
     encoding: str = "utf-8"  # utf-8 accepts a BOM; a UTF-16 BOM is detected
     decimal: str = "."
+    # above this, training streams the data instead of holding it (stream_prepare.py)
+    memory_budget: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.target.strip():
             raise ConfigError("--target must name a column")
+        if self.memory_budget != "auto":
+            from tabnet_cli.memory import parse_size
+
+            try:
+                parse_size(self.memory_budget)
+            except ValueError as exc:
+                raise ConfigError(f"--memory-budget {exc}") from None
         self.read_options()  # the reading options check themselves
         check_choice("task", self.task, TASKS)
         check_choice("scale", self.scale, SCALES)

@@ -20,6 +20,7 @@ from tabnet_cli.class_weights import class_weights
 from tabnet_cli.config import ArchConfig, ModelConfig, TrainConfig
 from tabnet_cli.distributed import Rank
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.memory import available_memory
 from tabnet_cli.model import weight_count
 from tabnet_cli.prepare import Prepared
 from tabnet_cli.train import FitResult, fit, select_device
@@ -102,10 +103,17 @@ def train(
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
+    if prepared.stream is not None:
+        from tabnet_cli.stream_batches import StreamedRows
+
+        train_rows = valid_rows = StreamedRows(prepared, device)
+    else:
+        train_rows = _tensors(prepared.x_train, prepared.y_train, device, rank)
+        valid_rows = _tensors(prepared.x_valid, prepared.y_valid, device, rank)
     result = fit(
         net,
-        _tensors(prepared.x_train, prepared.y_train, device, rank),
-        _tensors(prepared.x_valid, prepared.y_valid, device, rank),
+        train_rows,
+        valid_rows,
         fit_config,
         prepared.task,
         target_spread=prepared.targets.spread_,
@@ -157,7 +165,7 @@ def check_memory(model_config: ModelConfig, device: torch.device) -> None:
     weights instead of failing."""
     weights = weight_count(model_config)
     # float32 weights, gradients, two Adam moments and the best epoch's copy
-    needed, free = weights * 4 * 5, _free_memory()
+    needed, free = weights * 4 * 5, available_memory()
     if device.type == "cpu" and free is not None and needed > free:
         raise TabnetError(
             f"a network of {weights:,} weights needs about {needed / 2**30:.1f} GiB to train, "
@@ -168,25 +176,8 @@ def check_memory(model_config: ModelConfig, device: torch.device) -> None:
 def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
     """The network's shape for these matrices."""
     return ModelConfig(
-        n_inputs=prepared.x_train.shape[1], n_outputs=prepared.targets.n_outputs, arch=arch
+        n_inputs=prepared.features.n_features, n_outputs=prepared.targets.n_outputs, arch=arch
     )
-
-
-def _free_memory() -> int | None:
-    """Bytes of memory available now (Linux), or None when the system does not say."""
-    import os
-
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):

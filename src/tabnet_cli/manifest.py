@@ -118,6 +118,7 @@ class Provenance:
     validation_rows: int
     validation_source: str | None
     size: int | None = None  # bytes of the training file (absent in older runs)
+    streamed: bool = False  # read block by block (--memory-budget), hash-split validation
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tabnet_cli.preprocess import FeatureEncoder
+    from tabnet_cli.stream_prepare import StreamPlan
     from tabnet_cli.targets import TargetEncoder
 
 
@@ -66,6 +67,8 @@ class Prepared:
     schema: Schema
     provenance: Provenance
     notices: list[str]
+    # a streamed run (stream_prepare): the matrices are empty, batches are read from here
+    stream: StreamPlan | None = None
 
 
 def read_source(source: str, config: DataConfig) -> Table:
@@ -77,8 +80,13 @@ def read_source(source: str, config: DataConfig) -> Table:
         >>> table.frame.shape
         (442, 11)
     """
+    from tabnet_cli.stream_source import is_dataset, read_whole
+
     notices: list[str] = []
-    frame = read_table(source, config.read_options(), notices=notices)
+    if source != "-" and is_dataset(source):
+        frame = read_whole(source, config.read_options())
+    else:
+        frame = read_table(source, config.read_options(), notices=notices)
     name = display_name(source)
     require_columns(frame, [config.target], "target", name)
     for option in ("drop", "features", "categorical", "numeric"):
@@ -89,7 +97,8 @@ def read_source(source: str, config: DataConfig) -> Table:
         valid_frame = read_table(config.validation_data, config.read_options())
         require_columns(valid_frame, [config.target], "target", config.validation_data)
         valid_frame = _drop_missing_targets(valid_frame, config.target, notices)
-    return Table(source, frame, valid_frame, sha256_of(source), notices)
+    digest = None if source != "-" and is_dataset(source) else sha256_of(source)
+    return Table(source, frame, valid_frame, digest, notices)
 
 
 def holdout_split(table: Table, config: DataConfig, seed: int) -> Split:

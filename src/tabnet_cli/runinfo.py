@@ -177,6 +177,8 @@ def _rows(data: dict[str, Any]) -> str:
     split = f"{data['train_rows']} training, {data['validation_rows']} validation"
     if data["validation_source"]:
         split += f" from {data['validation_source']}"
+    if data.get("streamed"):
+        split += ", streamed"
     return f"{plural(data['rows'], 'row')} ({split})"
 
 

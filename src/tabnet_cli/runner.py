@@ -49,7 +49,12 @@ def default_run_dir(data: str, root: Path = RUNS) -> Path:
         >>> default_run_dir("data/red-wine.csv", Path("/nonexistent"))
         PosixPath('/nonexistent/red-wine')
     """
-    stem = "stdin" if data == STDIN else Path(data).name.split(".")[0] or "run"
+    from tabnet_cli.stream_source import is_dataset
+
+    path = Path(data)
+    if data != STDIN and is_dataset(data) and not path.is_dir():  # a glob: its folder's name
+        path = Path(data.split("*")[0].split("?")[0].split("[")[0] + "x").parent
+    stem = "stdin" if data == STDIN else path.name.split(".")[0] or "run"
     return next_free_run_dir(root, stem)
 
 
@@ -75,6 +80,8 @@ def train_run(
         if config.data.folds > 1:
             from tabnet_cli.ensemble import train_ensemble
 
+            _refuse_streaming(source, config, "--folds")
+
             run_dir = out_dir or default_run_dir(source)
             return train_ensemble(source, config, run_dir, callbacks, notify)
         return _train_and_save(source, config, out_dir, callbacks, notify)
@@ -91,11 +98,8 @@ def _train_and_save(
     notify: Callable[[str], None],
 ) -> TrainSummary:
     config = resolve_data(config)
-    table = read_source(source, config.data)
-    split = holdout_split(table, config.data, config.train.seed)
-    prepared = prepare(table, split, config.data, config.train.loss)
-    del table, split  # the matrices are all training needs
-    config = resolve_training(config, len(prepared.x_train), prepared.task)
+    prepared = _prepared(source, config)
+    config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
@@ -125,6 +129,36 @@ def _train_and_save(
     return TrainSummary(run_dir, write_run(run_dir, source, prepared, fitted, config))
 
 
+def _prepared(source: str, config: RunConfig) -> Prepared:
+    """The data stage: in memory, or streamed when the data exceed --memory-budget."""
+    from tabnet_cli.stream_prepare import prepare_stream, should_stream
+
+    streamed, reason = should_stream(source, config.data)
+    if streamed:
+        if distributed.current() is not None:
+            _refuse_streaming(source, config, "--nproc (torchrun)")
+        prepared = prepare_stream(source, config.data, config.train.seed, config.train.loss)
+        prepared.notices.insert(0, reason)  # said once the data are known to be usable
+        return prepared
+    table = read_source(source, config.data)
+    split = holdout_split(table, config.data, config.train.seed)
+    return prepare(table, split, config.data, config.train.loss)
+
+
+def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
+    """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
+    streaming rather than run out of memory."""
+    from tabnet_cli.memory import format_size, memory_budget
+    from tabnet_cli.stream_prepare import should_stream
+
+    if should_stream(source, config.data)[0]:
+        raise TabnetError(
+            f"{source} needs more than the --memory-budget of "
+            f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
+            "does not stream yet; train without it, or raise --memory-budget if the memory allows"
+        )
+
+
 def write_run(
     run_dir: Path, source: str, prepared: Prepared, fitted: Fitted, config: RunConfig
 ) -> dict[str, Any]:
@@ -132,7 +166,7 @@ def write_run(
     run's metrics."""
     from tabnet_cli.fitting import summarize
 
-    size = os.stat(source).st_size if source != STDIN else None
+    size = os.stat(source).st_size if os.path.isfile(source) else None  # not stdin, globs
     metrics = summarize(fitted, prepared)
     manifest = build_manifest(prepared, fitted, config, size)
     history = fitted.result.history

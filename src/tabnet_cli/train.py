@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -20,6 +21,9 @@ from tabnet_cli.callbacks import Callback, EarlyStopping, History, Logs
 from tabnet_cli.config import TrainConfig
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.optim import make_optimizer, scheduled_lr, set_lr
+
+if TYPE_CHECKING:
+    from tabnet_cli.stream_batches import StreamedRows
 
 # Means over one process's rows -> means over all processes' rows (distributed.reduce_means)
 Reduce = Callable[[torch.Tensor, int], torch.Tensor]
@@ -164,13 +168,13 @@ class _EpochRecord:
         return _metric_logs(self.outputs, target, self.mean_loss(), task, "", spread, reduce)
 
 
-def _outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
+def batch_outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
     out = model(x)
     return out.squeeze(1) if task != "multiclass" else out
 
 
 @dataclass
-class _Job:
+class Job:
     """What every epoch of one ``fit`` call works with."""
 
     model: nn.Module
@@ -205,7 +209,7 @@ class _Job:
         for step, start in enumerate(range(0, rows, batch), start=1):
             self._schedule(steps)
             index = order[start : start + batch]
-            output = _outputs(model, x.index_select(0, index), self.task)
+            output = batch_outputs(model, x.index_select(0, index), self.task)
             loss = self.loss_fn(output, y.index_select(0, index))
             self.optimizer.zero_grad()
             loss.backward()
@@ -240,7 +244,7 @@ def evaluate_tensors(
     model.eval()
     output = torch.cat(
         [
-            _outputs(model, x[start : start + INFERENCE_ROWS], task)
+            batch_outputs(model, x[start : start + INFERENCE_ROWS], task)
             for start in range(0, x.shape[0], INFERENCE_ROWS)
         ]
     )
@@ -249,8 +253,8 @@ def evaluate_tensors(
 
 def fit(
     model: nn.Module,
-    train: tuple[torch.Tensor, torch.Tensor],
-    valid: tuple[torch.Tensor, torch.Tensor],
+    train: tuple[torch.Tensor, torch.Tensor] | StreamedRows,
+    valid: tuple[torch.Tensor, torch.Tensor] | StreamedRows,
     config: TrainConfig,
     task: str,
     target_spread: float = 1.0,
@@ -263,27 +267,29 @@ def fit(
 
     ``target_spread`` converts regression metrics (mae, mse) to original units; ``loss``
     stays in model units, as in Keras. ``class_weights``: one per class, in the loss.
+    ``train`` and ``valid`` are tensors, or both the same ``StreamedRows`` (a streamed run).
 
     Example:
-        >>> import torch
-        >>> x = torch.randn(32, 3); y = x.sum(1)
-        >>> model = nn.Linear(3, 1)
+        >>> x = torch.randn(32, 3); y = x.sum(1); model = nn.Linear(3, 1)
         >>> result = fit(model, (x, y), (x, y), TrainConfig(epochs=2, batch_size=8), "regression")
         >>> result.epochs_run, sorted(result.history.history)
         (2, ['loss', 'mae', 'mse', 'val_loss', 'val_mae', 'val_mse'])
     """
     clock = clock or time.perf_counter
-    history = History()
-    stopper = EarlyStopping(
-        config.monitor, config.min_delta, config.patience, config.restore_best_weights
+    history, stopper = (
+        History(),
+        EarlyStopping(
+            config.monitor, config.min_delta, config.patience, config.restore_best_weights
+        ),
     )
     everyone = [history, stopper, *(callbacks or [])]
     for callback in everyone:
         callback.set_model(model)
-    job = _Job(
+    streamed = not isinstance(train, tuple)  # then a StreamedRows
+    job = (_stream_job() if streamed else Job)(
         model,
         make_optimizer(model.parameters(), config),
-        make_loss(config, task, _on_device(class_weights, train[0].device)),
+        make_loss(config, task, _on_device(class_weights, _device_of(train))),
         torch.Generator().manual_seed(config.seed),
         train,
         valid,
@@ -295,7 +301,8 @@ def fit(
         reduce,
     )
     result, started = FitResult(history, stopper), clock()
-    steps = math.ceil(train[0].shape[0] / config.batch_size)
+    rows = train.train_rows if streamed else train[0].shape[0]
+    steps = math.ceil(rows / config.batch_size)
     for callback in everyone:
         callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps, config=config)
     try:
@@ -308,13 +315,23 @@ def fit(
     return result
 
 
+def _device_of(rows) -> torch.device:
+    return rows[0].device if isinstance(rows, tuple) else rows.device
+
+
+def _stream_job() -> type[Job]:
+    from tabnet_cli.stream_fit import StreamJob
+
+    return StreamJob
+
+
 def _on_device(weights: Sequence[float] | None, device: torch.device) -> torch.Tensor | None:
     if weights is None:
         return None
     return torch.tensor([float(w) for w in weights], dtype=torch.float32, device=device)
 
 
-def _run_epochs(job: _Job, everyone: list[Callback], result: FitResult) -> None:
+def _run_epochs(job: Job, everyone: list[Callback], result: FitResult) -> None:
     """Epochs until the last one, a non-finite loss or a callback's stop flag."""
     for epoch in range(1, job.config.epochs + 1):
         for callback in everyone:

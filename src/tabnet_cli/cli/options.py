@@ -269,6 +269,14 @@ Header = Annotated[bool, _flag("--no-header: the first line is data; columns V1.
 Names = Annotated[str, _option("Column names for a file without a header line.", DATA, "COLS")]
 Encoding = Annotated[str, _option("Text encoding, e.g. latin-1, cp1252, utf-16.", DATA, "NAME")]
 Decimal = Annotated[str, _option("Decimal mark: . or , (with ; separators).", DATA, "MARK")]
+MemoryBudget = Annotated[
+    str,
+    _option(
+        "Memory for the data; above it, training streams the rows (auto: half the free RAM).",
+        DATA,
+        "SIZE",
+    ),
+]
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.", None, "SEED")]
 Device = _choice(DEVICES, "auto uses CUDA when available.")
 Threads = Annotated[

@@ -80,6 +80,7 @@ def _data_options(
     names: o.Names = "",
     encoding: o.Encoding = D.encoding,
     decimal: o.Decimal = D.decimal,
+    memory_budget: o.MemoryBudget = D.memory_budget,
 ) -> None:
     """The data options (a template: ``train`` takes its parameters)."""
 

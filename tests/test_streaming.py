@@ -1,0 +1,241 @@
+"""Streamed training (--memory-budget): sources, the hash split, the sample, batches,
+running metrics, and the command line end to end on tiny tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import assert_user_error
+
+from tabnet_cli import stream_prepare
+from tabnet_cli.config import DataConfig
+from tabnet_cli.memory import parse_size
+from tabnet_cli.stream_batches import StreamedRows
+from tabnet_cli.stream_fit import RunningSums
+from tabnet_cli.stream_prepare import prepare_stream, should_stream
+from tabnet_cli.stream_source import BlockSource, read_whole, table_files
+from tabnet_cli.stream_split import BottomKSample, is_validation, unit_hash
+from tabnet_cli.train import _metric_logs
+
+TINY_BUDGET = "--memory-budget 1KiB"  # any table is above it: training streams
+
+
+def _table(rows: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame["colour"] = rng.choice(["red", "green", "blue"], size=rows)
+    frame["y"] = 2 * x[:, 0] - x[:, 1] + (frame.colour == "red") + 0.05 * rng.normal(size=rows)
+    return frame
+
+
+@pytest.fixture
+def parquet_file(tmp_path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "big.parquet"
+    pq.write_table(
+        pa.Table.from_pandas(_table(3000), preserve_index=False), path, row_group_size=500
+    )
+    return path
+
+
+@pytest.fixture
+def csv_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame = _table(900)
+    for i in range(3):
+        frame.iloc[i * 300 : (i + 1) * 300].to_csv(folder / f"part-{i}.csv", index=False)
+    (folder / "_SUCCESS").write_text("")
+    return folder
+
+
+def test_parse_size_units_and_errors():
+    assert parse_size("256MiB") == 256 * 2**20
+    assert parse_size("2G") == 2 * 2**30
+    assert parse_size("500MB") == 500 * 10**6
+    assert parse_size("4096") == 4096
+    for bad in ("lots", "-5MB", "0", "12 parsecs"):
+        with pytest.raises(ValueError):
+            parse_size(bad)
+
+
+def test_unit_hash_is_uniform_deterministic_and_seeded():
+    positions = np.arange(200_000)
+    values = unit_hash(positions, 0, 1)
+    assert np.array_equal(values, unit_hash(positions, 0, 1))
+    assert not np.array_equal(values, unit_hash(positions, 1, 1))
+    counts = np.histogram(values, bins=10, range=(0, 1))[0]
+    assert counts.min() > 19_000 and counts.max() < 21_000
+    held = is_validation(positions, 0.25, seed=3)
+    assert abs(held.mean() - 0.25) < 0.005
+
+
+def test_bottom_k_sample_does_not_depend_on_chunking():
+    frame = pd.DataFrame({"v": np.arange(10_000)})
+    samples = []
+    for cut in (97, 1000, 10_000):
+        sample = BottomKSample(300, seed=5)
+        for start in range(0, len(frame), cut):
+            sample.add(frame.iloc[start : start + cut], np.arange(start, min(start + cut, 10_000)))
+        samples.append(sample.frame().v.tolist())
+    assert samples[0] == samples[1] == samples[2]
+    assert len(samples[0]) == 300
+    assert 3500 < np.mean(samples[0]) < 6500  # spread over the whole stream, not its start
+
+
+def test_sources_list_row_groups_and_folders(parquet_file, csv_folder):
+    blocks = BlockSource.open(str(parquet_file))
+    assert len(blocks.blocks) == 6 and sum(b.rows for b in blocks.blocks) == 3000
+    assert blocks.in_memory_bytes() > 0
+    assert [Path(f).name for f in table_files(str(csv_folder))] == [
+        "part-0.csv",
+        "part-1.csv",
+        "part-2.csv",
+    ]
+    assert read_whole(str(csv_folder / "part-*.csv")).shape == (900, 5)
+
+
+def test_should_stream_compares_the_estimate_with_the_budget(parquet_file):
+    assert not should_stream(str(parquet_file), DataConfig(target="y"))[0]
+    config = DataConfig(target="y", memory_budget="1KiB")
+    streamed, reason = should_stream(str(parquet_file), config)
+    assert streamed and "more than the --memory-budget of 1.0 KiB" in reason
+
+
+def test_every_training_row_once_per_epoch_in_a_new_order(parquet_file):
+    config = DataConfig(target="y", memory_budget="1KiB")
+    prepared = prepare_stream(str(parquet_file), config, seed=0)
+    assert prepared.provenance.train_rows + prepared.provenance.validation_rows == 3000
+    assert 500 < prepared.provenance.validation_rows < 700
+    rows = StreamedRows(prepared, torch.device("cpu"))
+    generator = torch.Generator().manual_seed(0)
+    epochs = [list(rows.train_batches(64, generator)) for _ in range(2)]
+    for batches in epochs:
+        assert all(len(y) == 64 for _, y in batches[:-1])
+        assert sum(len(y) for _, y in batches) == prepared.provenance.train_rows
+    first, second = (torch.cat([y for _, y in batches]) for batches in epochs)
+    assert torch.equal(first.sort().values, second.sort().values)  # the same rows
+    assert not torch.equal(first, second)  # in another order
+    valid = torch.cat([y for _, y in rows.valid_batches()])
+    assert len(valid) == prepared.provenance.validation_rows
+    cached = torch.cat([y for _, y in rows.valid_batches()])  # from memory the 2nd time
+    assert torch.equal(valid, cached)
+
+
+def test_running_sums_equal_the_whole_set_metrics():
+    torch.manual_seed(0)
+    output, target = torch.randn(100), torch.randn(100)
+    loss = torch.nn.functional.mse_loss
+    sums = RunningSums("regression")
+    for start in range(0, 100, 30):
+        sums.add(
+            output[start : start + 30],
+            target[start : start + 30],
+            loss(output[start : start + 30], target[start : start + 30]),
+        )
+    whole = _metric_logs(output, target, loss(output, target), "regression", "val_", 2.0)
+    for key, value in sums.logs("val_", 2.0).items():
+        assert value == pytest.approx(whole[key], rel=1e-5)
+    logits, labels = torch.randn(50, 3), torch.randint(0, 3, (50,))
+    sums = RunningSums("multiclass")
+    sums.add(logits[:20], labels[:20], torch.tensor(1.0))
+    sums.add(logits[20:], labels[20:], torch.tensor(1.0))
+    accuracy = (logits.argmax(1) == labels).float().mean().item()
+    assert sums.logs("", 1.0)["accuracy"] == pytest.approx(accuracy)
+
+
+def test_a_class_missing_from_the_sample_is_still_a_class(tmp_path, monkeypatch):
+    monkeypatch.setattr(stream_prepare, "SAMPLE_ROWS", 50)
+    frame = _table(2000)
+    frame["kind"] = np.where(frame.a > 0, "up", "down")
+    frame.loc[frame.index[::400], "kind"] = "rare"  # 5 rows: hardly ever in a 50-row sample
+    path = tmp_path / "k.csv"
+    frame.drop(columns="y").to_csv(path, index=False)
+    prepared = prepare_stream(str(path), DataConfig(target="kind", memory_budget="1KiB"), 0)
+    assert prepared.targets.classes_ == ["down", "rare", "up"]
+    assert prepared.targets.baseline_[1] == pytest.approx(
+        sum(label == "rare" for label in frame.kind[~is_validation(np.arange(2000), 0.2, 0)])
+        / prepared.provenance.train_rows
+    )
+
+
+def _test_r2(cli, run: Path, test: Path) -> float:
+    return json.loads(cli.line(f"evaluate {run} {test} --json").stdout)["metrics"]["r2"]["model"]
+
+
+def test_cli_trains_streamed_and_the_run_predicts(cli, parquet_file, tmp_path):
+    out, options = tmp_path / "run", "--epochs 4 --batch-size 64 --lr 0.01 --layers 32"
+    result = cli.line(
+        f"train {parquet_file} --target y {options} --verbose 2 {TINY_BUDGET} --out {out}"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Note: streaming" in result.stderr
+    assert result.stderr.count("Epoch ") == 4
+    manifest = json.loads((out / "model.json").read_text())
+    assert manifest["data"]["streamed"] is True
+    assert manifest["data_config"]["memory_budget"] == "1KiB"
+    assert "streamed" in cli.line(f"info {out}").stdout
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 4 and history.val_loss.iloc[-1] < history.val_loss.iloc[0]
+    test = tmp_path / "test.csv"
+    _table(400, seed=9).to_csv(test, index=False)
+    in_memory = cli.train(parquet_file, "y", tmp_path / "in-memory", f"{options} --recipe auto")
+    streamed_r2, in_memory_r2 = _test_r2(cli, out, test), _test_r2(cli, in_memory, test)
+    assert streamed_r2 > 0.9 and streamed_r2 > in_memory_r2 - 0.03, (streamed_r2, in_memory_r2)
+    predictions = cli.line(f"predict {out} {test}").stdout.splitlines()
+    assert predictions[0] == "y" and len(predictions) == 401
+
+
+def test_cli_streams_a_folder_with_a_validation_file(cli, csv_folder, tmp_path):
+    valid = tmp_path / "valid.csv"
+    _table(200, seed=4).to_csv(valid, index=False)
+    out = tmp_path / "run"
+    result = cli.line(
+        f"train {csv_folder} --target y --epochs 2 --layers 8 --verbose 0 "
+        f"--validation-data {valid} {TINY_BUDGET} --out {out}"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads((out / "model.json").read_text())["data"]
+    assert (data["rows"], data["train_rows"], data["validation_rows"]) == (900, 900, 200)
+
+
+def test_a_folder_under_the_budget_trains_in_memory(cli, csv_folder, tmp_path):
+    out = tmp_path / "run"
+    result = cli.line(
+        f"train {csv_folder}/part-*.csv --target y --epochs 2 --layers 8 --verbose 0 --out {out}"
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads((out / "model.json").read_text())["data"]
+    assert data["streamed"] is False and data["rows"] == 900
+
+
+def test_streaming_user_errors(cli, tmp_path, csv_folder, parquet_file):
+    assert_user_error(
+        cli.line(f"train {parquet_file} --target y --memory-budget lots"),
+        "--memory-budget 'lots' is not a size; write e.g. 256MiB",
+    )
+    assert_user_error(
+        cli.line(f"train '{tmp_path}/nothing-*.parquet' --target y"), "names no table files"
+    )
+    (csv_folder / "extra.parquet").write_bytes(parquet_file.read_bytes())
+    assert_user_error(cli.line(f"train {csv_folder} --target y"), "mixes parquet and CSV")
+    other = tmp_path / "other"
+    other.mkdir()
+    _table(50).to_csv(other / "a.csv", index=False)
+    _table(50).rename(columns={"c": "d"}).to_csv(other / "b.csv", index=False)
+    assert_user_error(cli.line(f"train {other} --target y {TINY_BUDGET}"), "has other columns than")
+    assert_user_error(
+        cli.line(f"train {other} --target nope {TINY_BUDGET}"), "target column 'nope' not found"
+    )
+    assert_user_error(
+        cli.line(f"train {parquet_file} --target y --folds 3 {TINY_BUDGET}"),
+        "and --folds does not stream yet; train without it, or raise",
+    )
