@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -73,11 +75,21 @@ def block_size(head: bytes, rows: int) -> int:
     return int(min(max(rows * per_row, MIN_BLOCK_BYTES), 4 * BLOCK_BYTES))
 
 
+def pool_size() -> int:
+    """Threads parsing blocks: the cores, up to 4 (beyond, reading the file limits)."""
+    return min(os.cpu_count() or 1, 4)
+
+
 def parsed_blocks(
-    stream: BinaryIO, setup: ArrowSetup, size: int = BLOCK_BYTES, workers: int | None = None
+    stream: BinaryIO, setup: ArrowSetup, size: int | None = None, ahead: bool = True
 ) -> Iterator[pa.Table]:
-    """Tables of consecutive blocks of ``stream``, in file order; at most ``workers`` + 1
-    blocks are held besides the one the caller works on. Raises :class:`Unsafe`.
+    """Tables of consecutive blocks of ``stream``, in file order; at most ``pool_size()``
+    + 1 blocks are held besides the one the caller works on. Raises :class:`Unsafe`.
+
+    With ``ahead``, blocks are parsed while the caller works; without, a round of one
+    block per thread is parsed when the caller has used the previous round, so parsing
+    does not compete for the cores with the caller's own threads (NumPy's matrix
+    products in ``predict``, which slow down badly when their threads wait for a core).
 
     Example:
         >>> import io, pyarrow.csv as pv
@@ -87,8 +99,8 @@ def parsed_blocks(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = workers or min(os.cpu_count() or 1, 4)
-    blocks = _cut(stream, size)
+    workers = pool_size()
+    blocks = _cut(stream, size or BLOCK_BYTES)
     first = next(blocks, None)
     if first is None:
         raise Unsafe("empty")  # pandas says what is wrong with an empty file
@@ -103,6 +115,9 @@ def parsed_blocks(
                 pending.append(pool.submit(_parse, block, setup, names, pinned))
                 if len(pending) > workers:
                     yield pending.popleft().result()
+                elif len(pending) == workers and not ahead:
+                    while pending:
+                        yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
         finally:  # the caller stopped early or failed: drop what has not started
@@ -145,23 +160,30 @@ def _cut(stream: BinaryIO, size: int) -> Iterator[pa.Buffer]:
 def _safe_cut(data: bytes, cut: int) -> None:
     """Raises Unsafe unless the line end at ``cut`` is outside quotes. The block starts
     outside quotes, so an even number of quote marks before ``cut`` means outside, as
-    long as every quote mark opens or closes a value (next to a separator, a line end,
-    another quote mark or the block's edge), never a literal ``5"`` inside a value."""
-    quotes = data.count(b'"', 0, cut)
-    if not quotes:
-        return
-    if quotes % 2:
+    long as every quote mark opens or closes a value, which :func:`_framed_quotes`
+    checks (in the parsing thread: it is the costly half)."""
+    if data.count(b'"', 0, cut) % 2:
         raise Unsafe("a quoted value spans the cut")
-    import numpy as np
 
-    view = np.frombuffer(data, dtype=np.uint8, count=cut)
+
+# bytes next to which a quote mark opens or closes a value: line ends, quotes, space,
+# tab and the usual separators (a literal quote, as in 5" or a"b, has a letter or digit
+# on both sides)
+_FRAMING = np.zeros(256, dtype=bool)
+_FRAMING[list(b'\n\r"\t:;|, ')] = True
+
+
+def _framed_quotes(data) -> None:
+    """Raises Unsafe if a quote mark in ``data`` sits inside a value, where it would not
+    open or close one and the count of quote marks would say nothing."""
+    view = np.frombuffer(data, dtype=np.uint8)
     where = np.flatnonzero(view == _QUOTE)
-    before = view[np.maximum(where - 1, 0)]
-    after = view[np.minimum(where + 1, cut - 1)]
-    plain = b'\n\r"' + bytes(range(32, 48))  # line ends, quotes, space and ,;|./-...
-    edges = np.frombuffer(plain + b"\t:", dtype=np.uint8)
-    framed = np.isin(before, edges) | np.isin(after, edges) | (where == 0) | (where == cut - 1)
-    if not framed.all():
+    if not len(where):
+        return
+    end = len(view) - 1
+    before = _FRAMING[view[np.maximum(where - 1, 0)]] | (where == 0)
+    after = _FRAMING[view[np.minimum(where + 1, end)]] | (where == end)
+    if not (before | after).all():
         raise Unsafe("a quote mark inside a value")
 
 
@@ -171,6 +193,7 @@ def _parse(data, setup: ArrowSetup, names, pinned, threads: bool = False):
     import pyarrow as pa
     import pyarrow.csv as pv
 
+    _framed_quotes(data)
     read = dict(setup.read) if names is None else {**setup.read, "column_names": names}
     if names is not None:
         read["autogenerate_column_names"] = False
@@ -221,7 +244,7 @@ def is_binary(kind) -> bool:
     return pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
 
 
-def whole_table(stream: BinaryIO, setup: ArrowSetup, size: int = BLOCK_BYTES):
+def whole_table(stream: BinaryIO, setup: ArrowSetup, size: int | None = None):
     """All blocks as one table, or None when later blocks disagree on a column's type
     (the caller reads the file as a whole, so the types are decided from every row)."""
     import pyarrow as pa

@@ -15,7 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from tabnet_cli.csv_blocks import Unsafe, block_size, newline_safe, parsed_blocks, rechunk
+from tabnet_cli.csv_blocks import (
+    Unsafe,
+    block_size,
+    newline_safe,
+    parsed_blocks,
+    pool_size,
+    rechunk,
+)
 from tabnet_cli.csv_format import sniff_format
 from tabnet_cli.csv_parse import READ_ERRORS, arrow_setup, first_line, pandas_errors, pandas_options
 from tabnet_cli.errors import DataError, short_list
@@ -44,7 +51,10 @@ def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[p
         setup = arrow_setup(form, options)
         if setup is not None and source != "-" and newline_safe(form.encoding):
             try:
-                blocks = parsed_blocks(stream, setup, block_size(head, chunk_rows))
+                # a chunk's rows in one block per thread, parsed when the chunk is
+                # asked for: not while NumPy's threads compute on the previous one
+                size = block_size(head, max(chunk_rows // pool_size(), 1))
+                blocks = parsed_blocks(stream, setup, size, ahead=False)
                 for table in rechunk(blocks, chunk_rows):
                     frame = table.to_pandas(split_blocks=True)
                     del table
