@@ -101,19 +101,19 @@ def _gzip_problem(name: str) -> BaseException | None:
     return None
 
 
-def read_with_arrow(path: str, form: CsvFormat, options: ReadOptions) -> pd.DataFrame | None:
-    """pyarrow's CSV reader (multi-threaded on files under ``STREAM_BYTES``, streamed and
-    lean above); None when it refuses the file, so pandas can read it or explain why."""
+def arrow_setup(form: CsvFormat, options: ReadOptions):
+    """pyarrow's options for this file (a :class:`tabnet_cli.csv_blocks.ArrowSetup`), or
+    None when only pandas reads it right: whitespace-separated columns (pyarrow splits on
+    one character), quoted values after spaces (pyarrow keeps ``' "a"'`` with its quotes),
+    or pyarrow missing."""
     try:
-        import pyarrow as pa
         import pyarrow.csv as pv
     except ImportError:
         return None
+    from tabnet_cli.csv_blocks import ArrowSetup
+
     if form.sep == WHITESPACE or _spaced_quote(form):
-        return None  # pyarrow splits on one character, and reads ' "a"' with its quotes
-    # newlines inside quoted values would serialise the parser: such files fail here and
-    # go to pandas, which reads them
-    parse = pv.ParseOptions(delimiter=form.sep)
+        return None
     convert = pv.ConvertOptions(
         null_values=form.markers,
         true_values=list(TRUE_VALUES),
@@ -129,19 +129,20 @@ def read_with_arrow(path: str, form: CsvFormat, options: ReadOptions) -> pd.Data
         "column_names": list(options.names),
         "autogenerate_column_names": not options.header and not options.names,
     }
-    table = _arrow_table(path, parse, convert, read)
+    return ArrowSetup(pv.ParseOptions(delimiter=form.sep), convert, read)
+
+
+def read_with_arrow(path: str, form: CsvFormat, options: ReadOptions) -> pd.DataFrame | None:
+    """pyarrow's CSV reader (multi-threaded; files over ``STREAM_BYTES`` block by block in
+    bounded memory); None when it refuses the file, so pandas can read it or explain why."""
+    import pyarrow as pa
+
+    setup = arrow_setup(form, options)
+    if setup is None:
+        return None
+    table = _arrow_table(path, setup, form.encoding)
     if table is None:
         return None
-    if any(_is_binary(f.type) for f in table.schema):
-        return None  # text that does not decode: pandas says which --encoding to try
-    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
-    if temporal:
-        # pyarrow turns ISO dates into timestamps, pandas (which predict streams with)
-        # keeps them as text: read them as text here too, so both see the same values.
-        convert.column_types = {name: pa.string() for name in temporal}
-        table = _arrow_table(path, parse, convert, read)
-        if table is None:
-            return None
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
     # Arrow's allocator keeps the freed parse buffers for reuse; hand them back to the OS
@@ -150,51 +151,66 @@ def read_with_arrow(path: str, form: CsvFormat, options: ReadOptions) -> pd.Data
     return frame
 
 
-def _is_binary(kind) -> bool:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
-
-
 def _spaced_quote(form: CsvFormat) -> bool:
     """A quoted field after spaces (``a, "b, c"``): only pandas' skipinitialspace reads it."""
     return re.search(rf'(^|{re.escape(form.sep)}) +"', form.text, re.MULTILINE) is not None
 
 
-def _arrow_table(path: str, parse, convert, read: dict):
+def _arrow_table(path: str, setup, encoding: str):
+    """The whole file as a table: block by block above ``STREAM_BYTES`` (parallel, a few
+    blocks in memory), else pyarrow's whole-file reader; None when pyarrow refuses it."""
     import pyarrow as pa
+
+    from tabnet_cli.csv_blocks import Unsafe, newline_safe, whole_table
+
+    if Path(path).stat().st_size >= STREAM_BYTES and newline_safe(encoding):
+        try:
+            with _open_binary(path) as stream:
+                table = whole_table(stream, setup)
+            if table is not None:
+                return table
+        except Unsafe:
+            pass  # below: pyarrow's whole-file reader, else pandas
+        except READ_ERRORS:
+            return None  # pandas names the damage
+    return _whole_file(path, setup, pa)
+
+
+def _open_binary(path: str):
+    if path.endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _whole_file(path: str, setup, pa):
+    """pyarrow's whole-file reader: every core, the types decided from every row; dates
+    read as text (pandas, which ``predict`` may use, keeps them as text)."""
     import pyarrow.csv as pv
 
+    from tabnet_cli.csv_blocks import is_binary, with_types
+
+    convert = setup.convert
     try:
-        if Path(path).stat().st_size < STREAM_BYTES:
-            raise ValueError("small file: read it whole, with every core")
-        # Streaming parses on one core but holds only a block of the file at a time (on a
-        # 1M-row file: 6 s instead of 2.5 s, and 560 MB less at the peak). It infers the
-        # column types from the first block, so a file whose later rows disagree (a
-        # number column with text further down) is read again as a whole.
-        reader = pv.open_csv(
-            path,
-            read_options=pv.ReadOptions(block_size=8 << 20, **read),
-            parse_options=parse,
-            convert_options=convert,
-        )
-        return pa.Table.from_batches(list(reader), schema=reader.schema)
+        for _ in range(2):
+            table = pv.read_csv(
+                path,
+                read_options=pv.ReadOptions(**setup.read),
+                parse_options=setup.parse,
+                convert_options=convert,
+            )
+            temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+            if not temporal:
+                break
+            convert = with_types(convert, dict.fromkeys(temporal, pa.string()))
     except pa.ArrowCancelled:  # Ctrl-C while parsing: never a reason to read again
         raise KeyboardInterrupt from None
     except (pa.ArrowException, OSError, ValueError):
-        try:
-            return pv.read_csv(
-                path,
-                read_options=pv.ReadOptions(**read),
-                parse_options=parse,
-                convert_options=convert,
-            )
-        except pa.ArrowCancelled:
-            raise KeyboardInterrupt from None
-        except (pa.ArrowException, OSError, ValueError):
-            return None
+        return None
+    if any(is_binary(f.type) for f in table.schema):
+        return None  # text that does not decode: pandas says which --encoding to try
+    return table
 
 
 def clean_cells(frame: pd.DataFrame, markers: list[str], decimal: str = ".") -> pd.DataFrame:

@@ -282,38 +282,26 @@ def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.
 def iter_table(
     source: str, chunk_rows: int, options: ReadOptions = ReadOptions()
 ) -> Iterator[pd.DataFrame]:
-    """Yields a table in chunks of at most ``chunk_rows`` rows, so memory stays bounded.
-    The values are those :func:`read_table` gives (the first chunk decides whether an
-    unnamed leading column is a row index).
+    """Yields a table in chunks of at most ``chunk_rows`` rows, so memory stays bounded
+    whatever the file size (CSV parsed by pyarrow on every core a few blocks ahead,
+    parquet by record batches; see :mod:`tabnet_cli.table_stream`). The values are those
+    :func:`read_table` gives (the first chunk decides whether an unnamed leading column
+    is a row index).
 
     Example:
         >>> [len(chunk) for chunk in iter_table("sample_data/diabetes.csv", 200)]
         [200, 200, 42]
     """
-    import pandas as pd
+    from tabnet_cli.table_stream import csv_chunks, parquet_chunks
 
     name = "<stdin>" if source == "-" else source
-    if name.endswith(".parquet"):
-        yield read_table(source, options)
-        return
-    name, stream = _open_source(source)
-    head, stream = _peek(name, stream)
+    read = parquet_chunks if name.endswith(".parquet") else csv_chunks
     rows, index_column = 0, None
-    try:
-        form = sniff_format(name, head, options)
-        kwargs = pandas_options(form, options)
-        with (
-            pandas_errors(name, form.encoding),
-            pd.read_csv(stream, chunksize=chunk_rows, **kwargs) as reader,
-        ):
-            for chunk in reader:
-                chunk = _shape(chunk, name, form, options)
-                if index_column is None:
-                    index_column = _is_index_column(chunk)
-                rows += len(chunk)
-                yield chunk.iloc[:, 1:] if index_column else chunk
-    finally:
-        stream.close()  # stdin itself stays open
+    for chunk in read(source, chunk_rows, options):
+        if index_column is None:
+            index_column = _is_index_column(chunk)
+        rows += len(chunk)
+        yield chunk.iloc[:, 1:] if index_column else chunk
     if not rows:
         raise DataError(f"{name} has a header but no data rows")
 

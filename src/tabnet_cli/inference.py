@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from tabnet_cli.artifact import LoadedRun
+from tabnet_cli.csv_write import write_csv
 from tabnet_cli.data import iter_table, require_columns
 from tabnet_cli.errors import DataError
 from tabnet_cli.preprocess import TransformReport
@@ -102,7 +103,7 @@ def predict_to(
         kept = chunk if options.keep_all else chunk[list(options.keep)]
         kept = kept.rename(columns={c: f"{c}_input" for c in kept.columns if c in outputs})
         frame = pd.concat([kept.reset_index(drop=True), pd.DataFrame(outputs)], axis=1)
-        frame.to_csv(stream, header=rows == 0, index=False, lineterminator="\n")
+        write_csv(frame, stream, header=rows == 0)
         rows += len(frame)
     return rows, report
 

@@ -1,0 +1,133 @@
+"""Reading a table in chunks of rows, in bounded memory, for ``predict``, ``evaluate`` and
+``importance`` (through :func:`tabnet_cli.data.iter_table`).
+
+CSV files are parsed by pyarrow block by block on a thread pool
+(:mod:`tabnet_cli.csv_blocks`), so parsing the next rows overlaps the model's work on
+these; parquet files are read by record batches. What pyarrow cannot read (whitespace-
+separated columns, quoted values after spaces, UTF-16, stdin, a malformed or badly
+encoded row) goes to pandas' chunked parser, which reads it or says what is wrong; if
+that happens mid-file, pandas starts after the rows already given. Every chunk goes
+through the same cell clean-up as :func:`tabnet_cli.data.read_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from tabnet_cli.csv_blocks import (
+    Unsafe,
+    block_size,
+    newline_safe,
+    parsed_blocks,
+    pool_size,
+    rechunk,
+)
+from tabnet_cli.csv_format import sniff_format
+from tabnet_cli.csv_parse import READ_ERRORS, arrow_setup, first_line, pandas_errors, pandas_options
+from tabnet_cli.errors import DataError, short_list
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tabnet_cli.data import ReadOptions
+
+
+def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[pd.DataFrame]:
+    """Shaped chunks of a CSV (or ``-``) of at most ``chunk_rows`` rows.
+
+    Example:
+        >>> from tabnet_cli.data import ReadOptions
+        >>> [len(c) for c in csv_chunks("sample_data/diabetes.csv", 400, ReadOptions())]
+        [400, 42]
+    """
+    from tabnet_cli.data import _open_source, _peek, _shape
+
+    name, stream = _open_source(source)
+    head, stream = _peek(name, stream)
+    given = 0
+    try:
+        form = sniff_format(name, head, options)
+        setup = arrow_setup(form, options)
+        if setup is not None and source != "-" and newline_safe(form.encoding):
+            try:
+                # a chunk's rows in one block per thread, parsed when the chunk is
+                # asked for: not while NumPy's threads compute on the previous one
+                size = block_size(head, max(chunk_rows // pool_size(), 1))
+                blocks = parsed_blocks(stream, setup, size, ahead=False)
+                for table in rechunk(blocks, chunk_rows):
+                    frame = table.to_pandas(split_blocks=True)
+                    del table
+                    frame = _shape(frame, name, form, options)
+                    given += len(frame)
+                    yield frame
+                return
+            except Unsafe:
+                stream.close()  # pandas reads the file again, from its start
+                name, stream = _open_source(source)
+                head, stream = _peek(name, stream)
+            except READ_ERRORS:  # damaged gzip: pandas' reading says so, in one line
+                stream.close()
+                name, stream = _open_source(source)
+                head, stream = _peek(name, stream)
+        for frame in _pandas_chunks(stream, name, form, options, chunk_rows, given):
+            yield _shape(frame, name, form, options)
+    finally:
+        stream.close()  # stdin itself stays open
+
+
+def _pandas_chunks(stream, name: str, form, options, chunk_rows: int, skip: int):
+    """pandas' chunked parser, leaving out the first ``skip`` data rows."""
+    import pandas as pd
+
+    kwargs = pandas_options(form, options)
+    with (
+        pandas_errors(name, form.encoding),
+        pd.read_csv(stream, chunksize=chunk_rows, **kwargs) as reader,
+    ):
+        for chunk in reader:
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            yield chunk.iloc[skip:] if skip else chunk
+            skip = 0
+
+
+def parquet_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[pd.DataFrame]:
+    """Shaped chunks of a parquet file, record batch by record batch (nested columns are
+    left out, as :func:`tabnet_cli.data.read_table` leaves them out).
+
+    Example:
+        >>> chunks = parquet_chunks("new.parquet", 65536, ReadOptions())  # doctest: +SKIP
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tabnet_cli.data import _open_source, _shape
+
+    name, stream = _open_source(source)
+    with stream:
+        try:
+            parquet = pq.ParquetFile(stream)
+            schema = parquet.schema_arrow
+            nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+            plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
+            if nested and not plain:
+                raise DataError(
+                    f"{name} has only nested columns (lists, structs or maps): "
+                    f"{short_list(nested)}; give a table with plain columns"
+                )
+            batches = parquet.iter_batches(
+                batch_size=chunk_rows,
+                columns=plain if nested else None,
+                use_pandas_metadata=True,
+            )
+            for batch in batches:
+                frame = pa.Table.from_batches([batch]).to_pandas()
+                yield _shape(frame, name, None, options)
+        except DataError:
+            raise
+        except pa.ArrowCancelled:  # pyarrow's form of Ctrl-C: keep it one
+            raise KeyboardInterrupt from None
+        except Exception as exc:  # pyarrow and pandas raise many types for a broken file
+            raise DataError(f"{name}: cannot read parquet ({first_line(exc)})") from None
