@@ -205,6 +205,10 @@ def test_cli_streams_a_folder_with_a_validation_file(cli, csv_folder, tmp_path):
     assert result.exit_code == 0, result.stderr
     data = json.loads((out / "model.json").read_text())["data"]
     assert (data["rows"], data["train_rows"], data["validation_rows"]) == (900, 900, 200)
+    predictions = cli.line(f"predict {out} '{csv_folder}/part-*.csv'").stdout.splitlines()
+    assert predictions[0] == "y" and len(predictions) == 901  # every file, in name order
+    scores = json.loads(cli.line(f"evaluate {out} {csv_folder} --json").stdout)
+    assert scores["rows"] == 900
 
 
 def test_a_folder_under_the_budget_trains_in_memory(cli, csv_folder, tmp_path):

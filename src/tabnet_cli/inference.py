@@ -14,7 +14,7 @@ import numpy as np
 
 from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.csv_write import write_csv
-from tabnet_cli.data import iter_table, require_columns
+from tabnet_cli.data import require_columns
 from tabnet_cli.errors import DataError
 from tabnet_cli.preprocess import TransformReport
 from tabnet_cli.sources import display_name
@@ -33,7 +33,9 @@ def scored_chunks(
     name = display_name(source)
     options = run.manifest.data_config.read_options()
     rows = 0
-    for index, chunk in enumerate(iter_table(source, chunk_rows, options)):
+    from tabnet_cli.stream_source import iter_source
+
+    for index, chunk in enumerate(iter_source(source, chunk_rows, options)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)

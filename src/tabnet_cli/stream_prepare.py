@@ -95,12 +95,9 @@ def prepare_stream(source: str, config: DataConfig, seed: int, loss: str = "auto
     from tabnet_cli.targets import AUTO_LOSS, infer_task
 
     blocks = BlockSource.open(source, config.read_options())
-    budget = memory_budget(config.memory_budget)
-    valid = (
-        BlockSource.open(config.validation_data, config.read_options())
-        if (config.validation_data)
-        else None
-    )
+    valid = None
+    if config.validation_data:
+        valid = BlockSource.open(config.validation_data, config.read_options())
     survey = _survey(blocks, config, seed, "train" if valid else "split")
     valid_survey = _survey(valid, config, seed, "valid") if valid else None
     if valid_survey:
@@ -113,24 +110,6 @@ def prepare_stream(source: str, config: DataConfig, seed: int, loss: str = "auto
         )
     task = infer_task(sample[config.target], loss, config.task)
     features, targets = _fit_encoders(sample, config, task, survey)
-    provenance = Provenance(
-        source=source,
-        sha256=None if is_dataset(source) else sha256_of(source),
-        rows=survey.rows,
-        train_rows=survey.train_rows,
-        validation_rows=survey.valid_rows,
-        validation_source=config.validation_data,
-        streamed=True,
-    )
-    notices = [f"dropped {survey.missing_targets} row(s) whose target {config.target!r} is missing"]
-    notices = (
-        notices[: bool(survey.missing_targets)]
-        + [
-            f"ignored column {ignored['name']!r}: {ignored['reason']}"
-            for ignored in features.ignored_
-        ]
-        + features.notes_
-    )
     plan = StreamPlan(
         blocks,
         survey.starts,
@@ -138,7 +117,7 @@ def prepare_stream(source: str, config: DataConfig, seed: int, loss: str = "auto
         config.target,
         config.validation_split,
         seed,
-        budget,
+        memory_budget(config.memory_budget),
         valid,
         valid_survey.starts if valid_survey else [],
     )
@@ -153,10 +132,29 @@ def prepare_stream(source: str, config: DataConfig, seed: int, loss: str = "auto
         x_valid=empty,
         y_valid=np.empty(0, dtype=np.float32),
         schema=Schema(tuple(features.input_columns), tuple(str(c) for c in sample.columns)),
-        provenance=provenance,
-        notices=notices,
+        provenance=_provenance(source, survey, config),
+        notices=_notices(survey, features, config.target),
         stream=plan,
     )
+
+
+def _provenance(source: str, survey: _Survey, config: DataConfig) -> Provenance:
+    return Provenance(
+        source=source,
+        sha256=None if is_dataset(source) else sha256_of(source),
+        rows=survey.rows,
+        train_rows=survey.train_rows,
+        validation_rows=survey.valid_rows,
+        validation_source=config.validation_data,
+        streamed=True,
+    )
+
+
+def _notices(survey: _Survey, features, target: str) -> list[str]:
+    dropped = survey.missing_targets
+    notices = [f"dropped {dropped} row(s) whose target {target!r} is missing"] if dropped else []
+    ignored = [f"ignored column {i['name']!r}: {i['reason']}" for i in features.ignored_]
+    return notices + ignored + features.notes_
 
 
 def _survey(blocks: BlockSource, config: DataConfig, seed: int, part: str) -> _Survey:

@@ -94,6 +94,21 @@ def read_whole(source: str, options: ReadOptions = DEFAULT_READ) -> pd.DataFrame
     return pd.concat(chunks, ignore_index=True)
 
 
+def iter_source(source: str, chunk_rows: int, options: ReadOptions = DEFAULT_READ):
+    """``data.iter_table`` for a file or stdin, and for a directory or glob its files'
+    chunks one file after the other (sorted by name): what ``predict`` reads.
+
+    Example:
+        >>> sum(len(chunk) for chunk in iter_source("sample_data/diab*.csv", 100))
+        442
+    """
+    if source == "-" or not is_dataset(source):
+        yield from iter_table(source, chunk_rows, options)
+        return
+    for path in table_files(source):
+        yield from iter_table(path, chunk_rows, options)
+
+
 class BlockSource:
     """The blocks of one source and how to read them.
 

@@ -276,12 +276,10 @@ def fit(
         (2, ['loss', 'mae', 'mse', 'val_loss', 'val_mae', 'val_mse'])
     """
     clock = clock or time.perf_counter
-    history, stopper = (
-        History(),
-        EarlyStopping(
-            config.monitor, config.min_delta, config.patience, config.restore_best_weights
-        ),
+    stopper = EarlyStopping(
+        config.monitor, config.min_delta, config.patience, config.restore_best_weights
     )
+    history = History()
     everyone = [history, stopper, *(callbacks or [])]
     for callback in everyone:
         callback.set_model(model)
@@ -301,8 +299,7 @@ def fit(
         reduce,
     )
     result, started = FitResult(history, stopper), clock()
-    rows = train.train_rows if streamed else train[0].shape[0]
-    steps = math.ceil(rows / config.batch_size)
+    steps = math.ceil((train.train_rows if streamed else len(train[0])) / config.batch_size)
     for callback in everyone:
         callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps, config=config)
     try:
