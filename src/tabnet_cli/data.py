@@ -247,6 +247,22 @@ def read_table(
     return frame
 
 
+def parquet_columns(parquet, name: str) -> tuple[list[str], list[str]]:
+    """(plain, nested) column names of a ``pyarrow.parquet.ParquetFile``; lists, structs
+    and maps are not model inputs, and a file of nothing else is an error."""
+    import pyarrow as pa
+
+    schema = parquet.schema_arrow
+    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
+    plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
+    if nested and not plain:
+        raise DataError(
+            f"{name} has only nested columns (lists, structs or maps): "
+            f"{short_list(nested)}; give a table with plain columns"
+        )
+    return plain, nested
+
+
 def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
     """Reads the columns a model can use: lists, structs and maps are left out, named."""
     import pyarrow as pa
@@ -255,14 +271,7 @@ def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.
     try:
         with stream:
             parquet = pq.ParquetFile(stream)
-            schema = parquet.schema_arrow
-            nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-            plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
-            if nested and not plain:
-                raise DataError(
-                    f"{name} has only nested columns (lists, structs or maps): "
-                    f"{short_list(nested)}; give a table with plain columns"
-                )
+            plain, nested = parquet_columns(parquet, name)
             table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
             frame = table.to_pandas()
     except DataError:

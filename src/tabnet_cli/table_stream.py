@@ -25,7 +25,7 @@ from tabnet_cli.csv_blocks import (
 )
 from tabnet_cli.csv_format import sniff_format
 from tabnet_cli.csv_parse import READ_ERRORS, arrow_setup, first_line, pandas_errors, pandas_options
-from tabnet_cli.errors import DataError, short_list
+from tabnet_cli.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,20 +103,13 @@ def parquet_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tabnet_cli.data import _open_source, _shape
+    from tabnet_cli.data import _open_source, _shape, parquet_columns
 
     name, stream = _open_source(source)
     with stream:
         try:
             parquet = pq.ParquetFile(stream)
-            schema = parquet.schema_arrow
-            nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-            plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
-            if nested and not plain:
-                raise DataError(
-                    f"{name} has only nested columns (lists, structs or maps): "
-                    f"{short_list(nested)}; give a table with plain columns"
-                )
+            plain, nested = parquet_columns(parquet, name)
             batches = parquet.iter_batches(
                 batch_size=chunk_rows,
                 columns=plain if nested else None,
