@@ -24,7 +24,7 @@ from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
 from tabnet_cli.outputs import prepare_directory, remove_empty_dirs
 from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
-from tabnet_cli.recipes import resolve_data, resolve_training
+from tabnet_cli.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.sources import STDIN
 
 if TYPE_CHECKING:
@@ -95,6 +95,15 @@ def _train_and_save(
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     del table, split  # the matrices are all training needs
+    rows = len(prepared.x_train) + len(prepared.x_valid)
+    single = distributed.current() is not None or source == STDIN
+    members = 1 if single else bagged_members(config, rows)
+    if members > 1 and _can_bag(prepared, members):
+        from tabnet_cli.ensemble import train_ensemble
+
+        del prepared
+        bagged = replace(config, data=replace(config.data, folds=members))
+        return train_ensemble(source, bagged, out_dir or default_run_dir(source), callbacks, notify)
     config = resolve_training(config, len(prepared.x_train), prepared.task)
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
@@ -123,6 +132,22 @@ def _train_and_save(
         return TrainSummary(None, summarize(fitted, prepared))
     run_dir = out_dir or default_run_dir(source)
     return TrainSummary(run_dir, write_run(run_dir, source, prepared, fitted, config))
+
+
+def _can_bag(prepared: Prepared, members: int) -> bool:
+    """Whether every class has a row in each of ``members`` folds (always for a
+    regression): the recipe trains a single network otherwise."""
+    import numpy as np
+
+    if prepared.task == "regression":
+        return True
+    labels = np.concatenate([prepared.y_train, prepared.y_valid]).reshape(
+        len(prepared.y_train) + len(prepared.y_valid), -1
+    )
+    if labels.shape[1] > 1:  # one-hot or probability columns
+        labels = labels.argmax(axis=1)
+    _, counts = np.unique(labels, return_counts=True)
+    return bool(counts.min() >= members)
 
 
 def write_run(
