@@ -103,7 +103,8 @@ def _train_and_save(
 
         del prepared
         bagged = replace(config, data=replace(config.data, folds=members))
-        return train_ensemble(source, bagged, out_dir or default_run_dir(source), callbacks, notify)
+        run_dir = out_dir or default_run_dir(source)
+        return train_ensemble(source, bagged, run_dir, callbacks, notify, keep_partial=True)
     config = resolve_training(config, len(prepared.x_train), prepared.task)
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
