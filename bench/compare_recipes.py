@@ -2,11 +2,12 @@
 on the quality suite's tables (bench/datasets.py), on the same fixed held-out split.
 
 Usage:
-  python bench/compare_recipes.py [NAME ...] [--seed 0] --variant plain="--recipe plain" \
+  python bench/compare_recipes.py [NAME ...] [--seeds 0 1 2] --variant plain="--recipe plain" \
       --variant auto=""
 
-Prints one JSON line per table (test AUC / accuracy / R2 of HGB and of each variant, and
-the variants' wall times), then the mean and worst gap to HGB per variant. Installs:
+Prints one JSON line per table and seed (test AUC / accuracy / R2 of HGB and of each
+variant, and the variants' wall times), then, per variant, every table's mean over the
+seeds and the mean and worst gap to HGB. Installs:
 pip install -e ".[bench]". Tables are cached in bench/out/compare/.
 """
 
@@ -26,7 +27,7 @@ OUT = Path(__file__).resolve().parent / "out" / "compare"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="tables to run (default: all but diamonds)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0])
     parser.add_argument("--variant", action="append", default=[], help='LABEL="tabnet args"')
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
@@ -36,8 +37,10 @@ def main() -> None:
         for t in datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
         if (t.name in args.names) or (not args.names and t.name != "diamonds")
     ]
-    rows = [run_table(table, variants, args.seed) for table in tables]
-    frame = pd.DataFrame(rows)
+    rows = [run_table(table, variants, seed) for table in tables for seed in args.seeds]
+    frame = pd.DataFrame(rows).groupby("table", sort=False).mean(numeric_only=True)
+    frame = frame.reset_index()
+    print(frame.round(4).to_string(index=False))
     for label in variants:
         gap = frame[label] - frame["hgb"]
         worst = frame.table[gap.idxmin()]
@@ -53,10 +56,10 @@ def run_table(table, variants: dict[str, str], seed: int) -> dict:
         train.to_csv(train_path, index=False)
         test.to_csv(test_path, index=False)
     train, test = pd.read_csv(train_path), pd.read_csv(test_path)
-    line = {"table": table.name, "task": table.task}
+    line = {"table": table.name, "task": table.task, "seed": seed}
     line["hgb"] = contenders.run_sklearn("hgb", table.task, table.target, train, test, seed).score
     for label, extra in variants.items():
-        run_dir = OUT / "runs" / f"{table.name}-{label}"
+        run_dir = OUT / "runs" / f"{table.name}-{label}-{seed}"
         result = contenders.run_tabnet(
             table.task, table.target, train_path, test_path, seed, run_dir, extra
         )

@@ -80,9 +80,7 @@ def run_tabnet(task: str, target: str, train: Path, test: Path, seed: int, run_d
         return Result(None, fit_s, {"error": trained.stderr.strip()[-500:]})
     metrics = json.loads((run_dir / "metrics.json").read_text())
     chosen = json.loads((run_dir / "model.json").read_text())["task"]
-    extra = {"task": chosen, "epochs": metrics["epochs_run"], "kept_epoch": metrics["kept_epoch"],
-             "train_s": metrics["train_seconds"], "s_per_epoch": metrics["seconds_per_epoch"],
-             "fit_rows": metrics["train_rows"]}
+    extra = {"task": chosen, **training_figures(metrics)}
     predict = [*tabnet_command(), "predict", str(run_dir), str(test)]
     predicted = subprocess.run([*predict, "--proba"] if task == BINARY else predict,
                                capture_output=True, text=True)
@@ -92,6 +90,22 @@ def run_tabnet(task: str, target: str, train: Path, test: Path, seed: int, run_d
     truth = pd.read_csv(test)[target]
     prediction = frame[str(positive_class(truth))] if task == BINARY else frame[target]
     return Result(score(task, truth, prediction), fit_s, extra)
+
+
+def training_figures(metrics: dict) -> dict:
+    """Epochs, kept epoch, training time, time per epoch and rows per epoch of a run's
+    metrics.json; for a bagged ensemble (``members``), the members' totals (epochs, rows
+    over all members) and their mean time per epoch, with the member count."""
+    if "members" not in metrics:
+        return {"epochs": metrics["epochs_run"], "kept_epoch": metrics["kept_epoch"],
+                "train_s": metrics["train_seconds"], "s_per_epoch": metrics["seconds_per_epoch"],
+                "fit_rows": metrics["train_rows"]}
+    members = metrics["member_runs"]
+    return {"members": metrics["members"], "epochs": sum(m["epochs_run"] for m in members),
+            "kept_epoch": [m["kept_epoch"] for m in members],
+            "train_s": metrics["train_seconds"],
+            "s_per_epoch": float(np.mean([m["seconds_per_epoch"] for m in members])),
+            "fit_rows": float(np.mean([m["train_rows"] for m in members]))}
 
 
 def split_columns(features: pd.DataFrame) -> tuple[list[str], list[str]]:

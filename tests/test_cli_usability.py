@@ -161,7 +161,7 @@ def cli_app():
 
 def test_info_describes_inputs_options_training_and_data(cli, mixed_csv, tmp_path):
     result = cli.line(
-        f"train {mixed_csv} --target label --out {tmp_path}/run --layers 4 --epochs 1"
+        f"train {mixed_csv} --target label --out {tmp_path}/run --layers 4 --epochs 1 --folds 1"
     )
     assert "Trained 1 epoch." in result.stderr  # not "1 epochs"
     text = cli("info", tmp_path / "run")

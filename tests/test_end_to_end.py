@@ -57,4 +57,5 @@ def test_digits_multiclass_sample(cli, tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["best"]["val_accuracy"] > 0.9
+    assert metrics["members"] == 5  # the auto recipe bags a table this small
+    assert metrics["out_of_fold"]["val_accuracy"] > 0.9

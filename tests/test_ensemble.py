@@ -85,6 +85,16 @@ def test_ensemble_metrics_and_history(cli, binary_csv, tmp_path):
     assert (again / "history.csv").read_bytes() == (run / "history.csv").read_bytes()
 
 
+def test_info_describes_the_members(cli, binary_csv, tmp_path):
+    run = cli.train(binary_csv, "label", tmp_path / "ens", f"{FAST} --folds 3")
+    text = cli("info", run)
+    assert text.exit_code == 0, text.stderr
+    assert "; a bagged ensemble of 3" in text.stdout
+    assert "members kept epochs " in text.stdout and "out of fold: val_loss" in text.stdout
+    described = json.loads(cli("info", run, "--json").stdout)
+    assert described["model"]["members"] == 3 and len(described["training"]["kept_epoch"]) == 3
+
+
 def test_ensemble_loading_is_strict(cli, binary_csv, tmp_path):
     run = cli.train(binary_csv, "label", tmp_path / "ens", f"{FAST} --folds 2")
     tensors = load_file(str(run / "model.safetensors"))

@@ -45,13 +45,16 @@ def export_and_compare(cli, run: Path, data: Path, tmp_path: Path) -> float:
     return float(np.max(np.abs(got["probabilities"] - probabilities)))
 
 
+@pytest.mark.parametrize("members", [1, 5])  # 5: the auto recipe's bagged ensemble
 @pytest.mark.parametrize(
     ("name", "target"),
     [("diabetes", "progression"), ("breast-cancer", "diagnosis"), ("digits", "digit")],
 )
-def test_parity_with_predict_on_the_sample_sets(cli, tmp_path, name, target):
+def test_parity_with_predict_on_the_sample_sets(cli, tmp_path, name, target, members):
     data = SAMPLE_DATA / f"{name}.csv"
-    run = cli.train(data, target, tmp_path / "run", "--layers 4 --epochs 2")
+    run = cli.train(data, target, tmp_path / "run", f"--layers 4 --epochs 2 --folds {members}")
+    ensemble = load_run(run).manifest.ensemble
+    assert (1 if ensemble is None else ensemble.members) == members
     assert export_and_compare(cli, run, data, tmp_path) <= TOLERANCE
 
 

@@ -12,7 +12,15 @@ from tabnet_cli.config import ArchConfig, DataConfig, ModelConfig, RunConfig, Tr
 from tabnet_cli.model import build_mlp
 from tabnet_cli.optim import scheduled_lr
 from tabnet_cli.preprocess import FeatureEncoder, smooth_clip
-from tabnet_cli.recipes import resolve_data, resolve_training
+from tabnet_cli.recipes import (
+    AUTO_MEMBERS,
+    BAG_BUDGET,
+    auto_batch_and_epochs,
+    auto_members,
+    bagged_members,
+    resolve_data,
+    resolve_training,
+)
 from tabnet_cli.train import make_loss
 
 
@@ -130,3 +138,35 @@ def test_plain_recipe_keeps_the_course_defaults():
     config = RunConfig(DataConfig(target="y"), recipe="plain")
     assert config.arch == ArchConfig() and config.train.optimizer == "adam"
     assert config.data.scale == "standard" and config.train.schedule == "constant"
+
+
+def test_bagging_while_five_members_fit_the_row_pass_budget():
+    for rows in (300, 1_600, 5_000, 8_000, 10_000, 50_000, 1_000_000):
+        fit_rows = rows * 4 // 5
+        batch, epochs = auto_batch_and_epochs(fit_rows)
+        passes = AUTO_MEMBERS * epochs * -(-fit_rows // batch) * batch
+        assert auto_members(rows) == (AUTO_MEMBERS if passes <= BAG_BUDGET else 1)
+    assert [auto_members(r) for r in (351, 4_331, 8_000, 10_000, 54_000)] == [5, 5, 5, 1, 1]
+
+
+def test_bagging_yields_to_explicit_folds_validation_and_the_plain_recipe():
+    assert bagged_members(RunConfig.from_options({"target": "y"}), 500) == 5
+    for given in ({"folds": 1}, {"validation_split": 0.3}, {"validation_data": "v.csv"}):
+        config = RunConfig.from_options({"target": "y", **given})
+        assert bagged_members(config, 500) == 1
+    assert bagged_members(RunConfig.from_options({"target": "y"}, recipe="plain"), 500) == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "members"),
+    [("--recipe auto", 5), ("--recipe auto --folds 1", None), ("--recipe plain", None)],
+)
+def test_a_small_table_trains_a_bagged_ensemble_by_default(
+    cli, tmp_path, binary_csv, extra, members
+):
+    out = cli.train(binary_csv, "label", tmp_path / "run", f"--epochs 2 {extra}")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics.get("members") == members
+    manifest = json.loads((out / "model.json").read_text())
+    assert (manifest.get("ensemble") or {}).get("members") == members
+    assert cli("predict", str(out), str(binary_csv), "--proba").exit_code == 0

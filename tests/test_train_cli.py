@@ -143,7 +143,7 @@ def test_early_stopping_stops_and_reports(cli, regression_csv, tmp_path):
     # an absurd min_delta means no epoch after the first ever counts as an improvement
     result = cli.line(
         f"train {regression_csv} --target y --layers 8 --epochs 50 --patience 3 --min-delta "
-        f"100 --out {out} --verbose 2"
+        f"100 --folds 1 --out {out} --verbose 2"
     )
     assert result.exit_code == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
@@ -163,6 +163,8 @@ def test_piped_stderr_has_one_plain_line_per_epoch(cli, regression_csv, tmp_path
         "4",
         "--epochs",
         "3",
+        "--folds",
+        "1",
         "--out",
         tmp_path / "run",
     )
@@ -337,7 +339,9 @@ def test_nan_loss_after_some_epochs_keeps_the_best_and_says_so(
 
     monkeypatch.setattr(KerasProgress, "on_epoch_end", poison_after_epoch_2)
     out = tmp_path / "run"
-    result = cli.line(f"train {regression_csv} --target y --epochs 9 --out {out} --verbose 2")
+    result = cli.line(
+        f"train {regression_csv} --target y --epochs 9 --folds 1 --out {out} --verbose 2"
+    )
     assert result.exit_code == 0, result.stderr
     assert "Stopped after 2 epochs: the loss became NaN or infinite in the next one" in (
         result.stderr

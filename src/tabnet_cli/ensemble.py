@@ -110,15 +110,18 @@ def train_ensemble(
     run_dir: Path,
     callbacks: Sequence[Callback] = (),
     notify: Callable[[str], None] = lambda message: None,
+    keep_partial: bool = False,
 ) -> TrainSummary:
-    """Trains the K members and writes the ensemble's run directory.
+    """Trains the K members and writes the ensemble's run directory. On Ctrl-C, an
+    ensemble the user asked for (``--folds``) writes nothing; with ``keep_partial`` (the
+    recipe's bagging) the members trained so far and the interrupted one are saved.
 
     Example:
         >>> train_ensemble("sample_data/diabetes.csv", RunConfig.from_options(
         ...     {"target": "progression", "folds": 3}), Path("/tmp/ens"))  # doctest: +SKIP
     """
     from tabnet_cli.crossval import fold_splits, refuse_validation_file
-    from tabnet_cli.fitting import resolve, train
+    from tabnet_cli.fitting import check_memory, model_config_for, resolve, train
     from tabnet_cli.prepare import Split, prepare, read_source
     from tabnet_cli.recipes import resolve_data, resolve_training
 
@@ -131,17 +134,35 @@ def train_ensemble(
     prepared = prepare(table, every_row, config.data, config.train.loss)
     config = resolve_training(config, len(splits[0].train_rows), prepared.task)
     train_config = resolve(config.train, prepared)
+    device = _device_for(train_config)
+    check_memory(model_config_for(prepared, config.arch), device)  # before any member
     for message in prepared.notices:
         notify(message)
     members = []
     for index, split in enumerate(splits, start=1):
         notify(f"member {index}/{folds}: validated on fold {index} ({len(split.valid_rows)} rows)")
         member = _member_data(prepared, split)
-        fitted = train(member, config.arch, train_config, callbacks)
-        if fitted.result.stop_reason == "interrupted":
-            raise KeyboardInterrupt  # an ensemble missing members is not what was asked
+        fitted = train(member, config.arch, train_config, callbacks, device)
         members.append((fitted, member))
+        if fitted.result.stop_reason == "interrupted":
+            if not keep_partial:
+                raise KeyboardInterrupt  # an ensemble missing members is not what was asked
+            break
+    if len(members) == 1:  # interrupted in the first member: a single network
+        from tabnet_cli.runner import TrainSummary, write_run
+
+        fitted, member = members[0]
+        single = replace(config, data=replace(config.data, folds=1))
+        return TrainSummary(run_dir, write_run(run_dir, source, member, fitted, single))
     return _save(run_dir, source, prepared, members, config)
+
+
+def _device_for(train_config):
+    """The device of every member, chosen (or refused, e.g. ``--device cuda`` without a
+    GPU) once, before the first member."""
+    from tabnet_cli.train import select_device
+
+    return select_device(train_config.device)
 
 
 def _member_data(prepared: Prepared, split) -> Prepared:
@@ -223,7 +244,14 @@ def ensemble_metrics(members: list[tuple[Fitted, Prepared]]) -> dict[str, Any]:
         "best_epoch": None,
         "kept_epoch": None,  # each member kept its own epoch (see member_runs)
         "epochs_run": max(s["epochs_run"] for s in summaries),
-        "stop_reason": "completed" if stops == {"completed"} else "early_stopping",
+        "stop_reason": _stop_reason(stops),
         "train_seconds": round(sum(s["train_seconds"] for s in summaries), 4),
         "member_runs": summaries,
     }
+
+
+def _stop_reason(stops: set[str]) -> str:
+    """The ensemble's: interrupted if a member was, else completed if all were."""
+    if "interrupted" in stops:
+        return "interrupted"
+    return "completed" if stops == {"completed"} else "early_stopping"

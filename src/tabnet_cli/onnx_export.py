@@ -10,7 +10,8 @@ category values are stripped of surrounding white space and one-hot encoded over
 stored categories, anything else going to the "other" slot (a missing value goes to the
 "(missing)" category when training had one). Then the layer plan: per-input scale, Dense
 layers with batch normalisation folded into them, every activation of ``config.py``;
-dropout is off at inference.
+dropout is off at inference. A bagged ensemble (``--folds K``) runs its K networks and
+averages their probabilities (classification) or values (regression), as ``predict`` does.
 
 Outputs: ``prediction`` [N] (``double`` in the target's units for a regression; for a
 classifier the class label as ``string``, as ``predict`` writes it) and, for classifiers,
@@ -123,7 +124,7 @@ def build_model(run: LoadedRun) -> onnx.ModelProto:
         inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.STRING, ["N", 1]))
         parts.append(_categorical_part(graph, spec))
     x = parts[0] if len(parts) == 1 else graph.op("Concat", *parts, axis=1)
-    raw = _network(graph, run, x)
+    raw = _raw_outputs(graph, run, x)
     outputs = _outputs(graph, run, raw)
     body = helper.make_graph(graph.nodes, "tabnet", inputs, outputs, graph.initializers)
     model = helper.make_model(
@@ -201,9 +202,60 @@ def _categorical_part(graph: _Graph, spec: dict) -> str:
     return graph.op("Concat", one_hot, other, axis=1)
 
 
-def _network(graph: _Graph, run: LoadedRun, x: str) -> str:
+def _raw_outputs(graph: _Graph, run: LoadedRun, x: str) -> str:
+    """The network's raw outputs [N, n_outputs]; for a bagged ensemble, every member's,
+    combined as ``ensemble.EnsembleMLP`` does (in float64)."""
+    from tabnet_cli.ensemble import member_prefix
+
+    weights = _weights(run)
+    if run.manifest.ensemble is None:
+        return _network(graph, run, x, weights)
+    members = range(1, run.manifest.ensemble.members + 1)
+    outputs = []
+    for i in members:
+        mine = {
+            k[len(member_prefix(i)) :]: v
+            for k, v in weights.items()
+            if k.startswith(member_prefix(i))
+        }
+        out = graph.op("Cast", _network(graph, run, x, mine), to=_DOUBLE)
+        outputs.append(graph.op("Unsqueeze", out, graph.const([0], np.int64)))
+    return _combine(graph, run.task, graph.op("Concat", *outputs, axis=0), len(members))
+
+
+def _combine(graph: _Graph, task: str, stacked: str, count: int) -> str:
+    """The members' outputs [K, N, n] as one network's raw output [N, n]: the mean value,
+    the logit of the mean probability, or the log of the mean class probabilities."""
+    first = graph.const([0], np.int64)
+    if task == "regression":
+        return graph.op("ReduceMean", stacked, first, keepdims=0)
+
+    def log_mean(log_values: str) -> str:  # log of the mean over members, in log space
+        total = graph.op("ReduceLogSumExp", log_values, first, keepdims=0)
+        return graph.op("Sub", total, graph.const(np.log(count), np.float64))
+
+    if task == "binary":  # log p = -softplus(-z), log (1 - p) = -softplus(z)
+        log_p = graph.op("Neg", _softplus(graph, graph.op("Neg", stacked)))
+        log_q = graph.op("Neg", _softplus(graph, stacked))
+        return graph.op("Sub", log_mean(log_p), log_mean(log_q))
+    normalizer = graph.op("ReduceLogSumExp", stacked, graph.const([2], np.int64), keepdims=1)
+    return log_mean(graph.op("Sub", stacked, normalizer))
+
+
+def _softplus(graph: _Graph, x: str) -> str:
+    """log(1 + e^x) as max(x, 0) + log(1 + e^-|x|), which never overflows (onnxruntime
+    has no float64 Softplus)."""
+    tail = graph.op("Exp", graph.op("Neg", graph.op("Abs", x)))
+    return graph.op(
+        "Add",
+        graph.op("Relu", x),
+        graph.op("Log", graph.op("Add", tail, graph.const(1.0, np.float64))),
+    )
+
+
+def _network(graph: _Graph, run: LoadedRun, x: str, weights: dict[str, np.ndarray]) -> str:
     """The layer plan on float32 inputs; returns the raw outputs [N, n_outputs]."""
-    weights, plan = _weights(run), layer_plan(run.manifest.model)
+    plan = layer_plan(run.manifest.model)
     out, pending = x, None  # pending: (weight, bias) of a Dense not yet emitted
     for index, kind, details in plan:
         if kind != "batchnorm" and pending is not None:
@@ -226,11 +278,17 @@ def _network(graph: _Graph, run: LoadedRun, x: str) -> str:
 
 
 def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
-    """The run's tensors as NumPy arrays (read and checked as ``load_run`` does)."""
+    """The run's tensors as NumPy arrays (read and checked as ``load_run`` does); an
+    ensemble's under their member prefixes."""
     from tabnet_cli.artifact import WEIGHTS, read_weights
+    from tabnet_cli.ensemble import member_prefix
     from tabnet_cli.model import tensor_shapes
 
-    return read_weights(run.path / WEIGHTS, tensor_shapes(run.manifest.model))
+    shapes = tensor_shapes(run.manifest.model)
+    if run.manifest.ensemble is not None:
+        members = range(1, run.manifest.ensemble.members + 1)
+        shapes = {member_prefix(i) + k: v for i in members for k, v in shapes.items()}
+    return read_weights(run.path / WEIGHTS, shapes)
 
 
 def _dense(graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
@@ -280,12 +338,12 @@ def _outputs(graph: _Graph, run: LoadedRun, raw: str) -> list:
         graph.nodes.append(
             helper.make_node("Concat", [negative, positive], ["probabilities"], axis=1)
         )
-        above = graph.op("Greater", raw, graph.const([0.0]))  # decode: logit > 0
+        above = graph.op("Greater", logits, graph.const([0.0], np.float64))  # logit > 0
         flat = graph.const([-1], np.int64)
         index = graph.op("Reshape", graph.op("Cast", above, to=_INT64), flat)
     else:
         graph.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=1))
-        index = graph.op("ArgMax", raw, axis=1, keepdims=0)
+        index = graph.op("ArgMax", logits, axis=1, keepdims=0)
     labels = graph.const([str(c) for c in target.classes_], str, "classes")
     graph.nodes.append(helper.make_node("Gather", [labels, index], ["prediction"], axis=0))
     return [

@@ -77,7 +77,11 @@ def describe_run(path: str | Path) -> dict[str, Any]:
         "inputs": _inputs(manifest),
         "ignored": [asdict(column) for column in features.ignored],
         "feature_scale": features.scale,
-        "model": {"n_inputs": manifest.model.n_inputs, "n_outputs": manifest.model.n_outputs},
+        "model": {
+            "n_inputs": manifest.model.n_inputs,
+            "n_outputs": manifest.model.n_outputs,
+            "members": manifest.ensemble.members if manifest.ensemble else 1,
+        },
         "options": {
             "data": asdict(manifest.data_config),
             "arch": asdict(manifest.model.arch),
@@ -117,8 +121,11 @@ def _training(run: Path) -> dict[str, Any] | None:
     if not isinstance(metrics, dict):
         return None
     summary = {key: metrics.get(key) for key in TRAINING_SUMMARY}
-    best = metrics.get("best")
+    best = metrics.get("out_of_fold" if "members" in metrics else "best")
     summary["best"] = best if isinstance(best, dict) else {}
+    runs = metrics.get("member_runs")
+    if isinstance(runs, list):  # an ensemble: each member kept its own epoch
+        summary["kept_epoch"] = [r.get("kept_epoch") for r in runs if isinstance(r, dict)]
     return summary
 
 
@@ -190,7 +197,7 @@ def _model(info: dict[str, Any]) -> str:
     return (
         f"{plural(model['n_inputs'], 'input')} -> {hidden} {arch['activation']} -> "
         f"{plural(model['n_outputs'], 'output')}" + "".join(f", {e}" for e in extras)
-    )
+    ) + (f"; a bagged ensemble of {model['members']}" if model.get("members", 1) > 1 else "")
 
 
 def _outcome(training: dict[str, Any] | None) -> str:
@@ -198,6 +205,12 @@ def _outcome(training: dict[str, Any] | None) -> str:
         return "metrics.json is missing or unreadable"
     logs = "  ".join(f"{k} {_value(v)}" for k, v in training["best"].items())
     stop = str(training["stop_reason"]).replace("_", " ")
+    if isinstance(training["kept_epoch"], list):
+        kept = ", ".join(map(str, training["kept_epoch"]))
+        return (
+            f"members kept epochs {kept}; up to {plural(training['epochs_run'], 'epoch')} "
+            f"run ({stop}, monitor {training['monitor']}); out of fold: {logs}"
+        )
     return (
         f"best epoch {training['best_epoch']} of {plural(training['epochs_run'], 'epoch')} "
         f"run ({stop}, monitor {training['monitor']}): {logs}"

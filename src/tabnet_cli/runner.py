@@ -24,7 +24,7 @@ from tabnet_cli.errors import TabnetError
 from tabnet_cli.manifest import Preprocessing, RunManifest
 from tabnet_cli.outputs import prepare_directory, remove_empty_dirs
 from tabnet_cli.prepare import Prepared, holdout_split, prepare, read_source
-from tabnet_cli.recipes import resolve_data, resolve_training
+from tabnet_cli.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.sources import STDIN
 
 if TYPE_CHECKING:
@@ -99,6 +99,16 @@ def _train_and_save(
 ) -> TrainSummary:
     config = resolve_data(config)
     prepared = _prepared(source, config)
+    rows = prepared.provenance.train_rows + prepared.provenance.validation_rows
+    single = prepared.stream is not None or distributed.current() is not None or source == STDIN
+    members = 1 if single else bagged_members(config, rows)
+    if members > 1 and _can_bag(prepared, members):
+        from tabnet_cli.ensemble import train_ensemble
+
+        del prepared
+        bagged = replace(config, data=replace(config.data, folds=members))
+        run_dir = out_dir or default_run_dir(source)
+        return train_ensemble(source, bagged, run_dir, callbacks, notify, keep_partial=True)
     config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
     gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
@@ -157,6 +167,22 @@ def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
             f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
             "does not stream yet; train without it, or raise --memory-budget if the memory allows"
         )
+
+
+def _can_bag(prepared: Prepared, members: int) -> bool:
+    """Whether every class has a row in each of ``members`` folds (always for a
+    regression): the recipe trains a single network otherwise."""
+    import numpy as np
+
+    if prepared.task == "regression":
+        return True
+    labels = np.concatenate([prepared.y_train, prepared.y_valid]).reshape(
+        len(prepared.y_train) + len(prepared.y_valid), -1
+    )
+    if labels.shape[1] > 1:  # one-hot or probability columns
+        labels = labels.argmax(axis=1)
+    _, counts = np.unique(labels, return_counts=True)
+    return bool(counts.min() >= members)
 
 
 def write_run(
