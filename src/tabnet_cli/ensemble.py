@@ -124,6 +124,7 @@ def train_ensemble(
     from tabnet_cli.fitting import check_memory, model_config_for, resolve, train
     from tabnet_cli.prepare import Split, prepare, read_source
     from tabnet_cli.recipes import resolve_data, resolve_training
+    from tabnet_cli.train import select_device
 
     refuse_validation_file(config.data)
     config = resolve_data(config)
@@ -134,7 +135,7 @@ def train_ensemble(
     prepared = prepare(table, every_row, config.data, config.train.loss)
     config = resolve_training(config, len(splits[0].train_rows), prepared.task)
     train_config = resolve(config.train, prepared)
-    device = _device_for(train_config)
+    device = select_device(train_config.device)  # refused (no GPU) before any member
     check_memory(model_config_for(prepared, config.arch), device)  # before any member
     for message in prepared.notices:
         notify(message)
@@ -155,14 +156,6 @@ def train_ensemble(
         single = replace(config, data=replace(config.data, folds=1))
         return TrainSummary(run_dir, write_run(run_dir, source, member, fitted, single))
     return _save(run_dir, source, prepared, members, config)
-
-
-def _device_for(train_config):
-    """The device of every member, chosen (or refused, e.g. ``--device cuda`` without a
-    GPU) once, before the first member."""
-    from tabnet_cli.train import select_device
-
-    return select_device(train_config.device)
 
 
 def _member_data(prepared: Prepared, split) -> Prepared:

@@ -18,6 +18,7 @@ from tabnet_cli.data import require_columns
 from tabnet_cli.errors import DataError
 from tabnet_cli.preprocess import TransformReport
 from tabnet_cli.sources import display_name
+from tabnet_cli.stream_source import iter_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,8 +34,6 @@ def scored_chunks(
     name = display_name(source)
     options = run.manifest.data_config.read_options()
     rows = 0
-    from tabnet_cli.stream_source import iter_source
-
     for index, chunk in enumerate(iter_source(source, chunk_rows, options)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -48,12 +49,14 @@ def default_run_dir(data: str, root: Path = RUNS) -> Path:
     Example:
         >>> default_run_dir("data/red-wine.csv", Path("/nonexistent"))
         PosixPath('/nonexistent/red-wine')
+        >>> default_run_dir("exports/part-*.parquet", Path("/nonexistent"))
+        PosixPath('/nonexistent/exports')
     """
     from tabnet_cli.stream_source import is_dataset
 
     path = Path(data)
     if data != STDIN and is_dataset(data) and not path.is_dir():  # a glob: its folder's name
-        path = Path(data.split("*")[0].split("?")[0].split("[")[0] + "x").parent
+        path = Path(os.path.dirname(re.split(r"[*?[]", data, maxsplit=1)[0]))
     stem = "stdin" if data == STDIN else path.name.split(".")[0] or "run"
     return next_free_run_dir(root, stem)
 
@@ -146,7 +149,7 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
     streamed, reason = should_stream(source, config.data)
     if streamed:
         if distributed.current() is not None:
-            _refuse_streaming(source, config, "--nproc (torchrun)")
+            raise _streaming_refused(source, config, "--nproc (torchrun)")
         prepared = prepare_stream(source, config.data, config.train.seed, config.train.loss)
         prepared.notices.insert(0, reason)  # said once the data are known to be usable
         return prepared
@@ -158,15 +161,20 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
     """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
     streaming rather than run out of memory."""
-    from tabnet_cli.memory import format_size, memory_budget
     from tabnet_cli.stream_prepare import should_stream
 
     if should_stream(source, config.data)[0]:
-        raise TabnetError(
-            f"{source} needs more than the --memory-budget of "
-            f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
-            "does not stream yet; train without it, or raise --memory-budget if the memory allows"
-        )
+        raise _streaming_refused(source, config, what)
+
+
+def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError:
+    from tabnet_cli.memory import format_size, memory_budget
+
+    return TabnetError(
+        f"{source} needs more than the --memory-budget of "
+        f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
+        "does not stream yet; train without it, or raise --memory-budget if the memory allows"
+    )
 
 
 def _can_bag(prepared: Prepared, members: int) -> bool:
@@ -176,12 +184,8 @@ def _can_bag(prepared: Prepared, members: int) -> bool:
 
     if prepared.task == "regression":
         return True
-    labels = np.concatenate([prepared.y_train, prepared.y_valid]).reshape(
-        len(prepared.y_train) + len(prepared.y_valid), -1
-    )
-    if labels.shape[1] > 1:  # one-hot or probability columns
-        labels = labels.argmax(axis=1)
-    _, counts = np.unique(labels, return_counts=True)
+    # class codes: float 0/1 for a binary target, int64 indices for a multiclass one
+    _, counts = np.unique(np.concatenate([prepared.y_train, prepared.y_valid]), return_counts=True)
     return bool(counts.min() >= members)
 
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tabnet_cli.csv_parse import first_line
 from tabnet_cli.data import ReadOptions, iter_table
 from tabnet_cli.errors import DataError, short_list
+from tabnet_cli.table_stream import parquet_chunks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +39,7 @@ class Block:
     path: str
     row_group: int | None = None
     rows: int | None = None  # known from parquet metadata; CSV rows are counted when read
+    bytes: int = 0  # a parquet row group's uncompressed size
 
 
 def is_dataset(source: str) -> bool:
@@ -136,7 +139,7 @@ class BlockSource:
     def table_bytes(self) -> int:
         """The table's size as stored, uncompressed for parquet (an estimate for gzip)."""
         if self.is_parquet:
-            return sum(_row_group_bytes(block) for block in self.blocks)
+            return sum(block.bytes for block in self.blocks)
         files = {block.path for block in self.blocks}
         return sum(os.stat(p).st_size * (4 if p.endswith(".gz") else 1) for p in files)
 
@@ -150,7 +153,9 @@ class BlockSource:
         if block.row_group is None:
             chunks = iter_table(block.path, CHUNK_ROWS, self.options)
         else:
-            chunks = _parquet_chunks(block, columns)
+            chunks = parquet_chunks(
+                block.path, CHUNK_ROWS, self.options, [block.row_group], columns
+            )
         for chunk in chunks:
             chunk.columns = [str(c).strip() for c in chunk.columns]
             self._check_columns(list(chunk.columns), block.path, columns)
@@ -178,34 +183,11 @@ def _parquet_blocks(files: list[str]) -> list[Block]:
         try:
             fragment = next(iter(ds.dataset(path, format="parquet").get_fragments()))
             for group in fragment.row_groups:
-                blocks.append(Block(path, group.id, group.num_rows))
+                blocks.append(Block(path, group.id, group.num_rows, group.total_byte_size))
         except pa.ArrowCancelled:
             raise KeyboardInterrupt from None
         except (pa.ArrowException, OSError, StopIteration) as exc:
-            raise DataError(f"{path}: cannot read parquet ({str(exc).splitlines()[0]})") from None
+            raise DataError(f"{path}: cannot read parquet ({first_line(exc)})") from None
     if not blocks or not sum(block.rows or 0 for block in blocks):
         raise DataError(f"{files[0]} holds no rows")
     return blocks
-
-
-def _row_group_bytes(block: Block) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(block.path).metadata.row_group(block.row_group).total_byte_size
-
-
-def _parquet_chunks(block: Block, columns: list[str] | None) -> Iterator[pd.DataFrame]:
-    """A row group's plain columns (lists, structs and maps are not model inputs)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(block.path)
-        plain = [f.name for f in parquet.schema_arrow if not pa.types.is_nested(f.type)]
-        wanted = plain if columns is None else [c for c in plain if c.strip() in columns]
-        for batch in parquet.iter_batches(CHUNK_ROWS, [block.row_group], wanted):
-            yield batch.to_pandas()
-    except pa.ArrowCancelled:
-        raise KeyboardInterrupt from None
-    except pa.ArrowException as exc:
-        raise DataError(f"{block.path}: cannot read parquet ({str(exc).splitlines()[0]})") from None

@@ -62,12 +62,8 @@ def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[p
                     given += len(frame)
                     yield frame
                 return
-            except Unsafe:
+            except (Unsafe, *READ_ERRORS):  # damaged gzip: pandas' reading says so
                 stream.close()  # pandas reads the file again, from its start
-                name, stream = _open_source(source)
-                head, stream = _peek(name, stream)
-            except READ_ERRORS:  # damaged gzip: pandas' reading says so, in one line
-                stream.close()
                 name, stream = _open_source(source)
                 head, stream = _peek(name, stream)
         for frame in _pandas_chunks(stream, name, form, options, chunk_rows, given):
@@ -93,9 +89,16 @@ def _pandas_chunks(stream, name: str, form, options, chunk_rows: int, skip: int)
             skip = 0
 
 
-def parquet_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[pd.DataFrame]:
+def parquet_chunks(
+    source: str,
+    chunk_rows: int,
+    options: ReadOptions,
+    row_groups: list[int] | None = None,
+    columns: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
     """Shaped chunks of a parquet file, record batch by record batch (nested columns are
-    left out, as :func:`tabnet_cli.data.read_table` leaves them out).
+    left out, as :func:`tabnet_cli.data.read_table` leaves them out); only ``row_groups``
+    and ``columns`` (names as shaped, i.e. stripped) when given.
 
     Example:
         >>> chunks = parquet_chunks("new.parquet", 65536, ReadOptions())  # doctest: +SKIP
@@ -110,9 +113,12 @@ def parquet_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterat
         try:
             parquet = pq.ParquetFile(stream)
             plain, nested = parquet_columns(parquet, name)
+            if columns is not None:
+                plain = [c for c in plain if c.strip() in columns]
             batches = parquet.iter_batches(
                 batch_size=chunk_rows,
-                columns=plain if nested else None,
+                row_groups=row_groups,
+                columns=plain if nested or columns is not None else None,
                 use_pandas_metadata=True,
             )
             for batch in batches:
