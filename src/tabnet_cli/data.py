@@ -13,6 +13,7 @@ import difflib
 import io
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -263,23 +264,30 @@ def parquet_columns(parquet, name: str) -> tuple[list[str], list[str]]:
     return plain, nested
 
 
-def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
-    """Reads the columns a model can use: lists, structs and maps are left out, named."""
+@contextmanager
+def parquet_errors(name: str):
+    """A broken parquet file is one DataError line; pyarrow's Ctrl-C stays a Ctrl-C."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
-        with stream:
-            parquet = pq.ParquetFile(stream)
-            plain, nested = parquet_columns(parquet, name)
-            table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
-            frame = table.to_pandas()
+        yield
     except DataError:
         raise
     except pa.ArrowCancelled:  # pyarrow's form of Ctrl-C: keep it one
         raise KeyboardInterrupt from None
     except Exception as exc:  # pyarrow and pandas raise many types for a broken file
         raise DataError(f"{name}: cannot read parquet ({first_line(exc)})") from None
+
+
+def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
+    """Reads the columns a model can use: lists, structs and maps are left out, named."""
+    import pyarrow.parquet as pq
+
+    with parquet_errors(name), stream:
+        parquet = pq.ParquetFile(stream)
+        plain, nested = parquet_columns(parquet, name)
+        table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
+        frame = table.to_pandas()
     if nested and notices is not None:
         notices.append(
             f"ignored nested column(s) in {name} (lists, structs and maps are not model "

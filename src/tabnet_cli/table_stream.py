@@ -24,8 +24,7 @@ from tabnet_cli.csv_blocks import (
     rechunk,
 )
 from tabnet_cli.csv_format import sniff_format
-from tabnet_cli.csv_parse import READ_ERRORS, arrow_setup, first_line, pandas_errors, pandas_options
-from tabnet_cli.errors import DataError
+from tabnet_cli.csv_parse import READ_ERRORS, arrow_setup, pandas_errors, pandas_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,27 +105,20 @@ def parquet_chunks(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tabnet_cli.data import _open_source, _shape, parquet_columns
+    from tabnet_cli.data import _open_source, _shape, parquet_columns, parquet_errors
 
     name, stream = _open_source(source)
-    with stream:
-        try:
-            parquet = pq.ParquetFile(stream)
-            plain, nested = parquet_columns(parquet, name)
-            if columns is not None:
-                plain = [c for c in plain if c.strip() in columns]
-            batches = parquet.iter_batches(
-                batch_size=chunk_rows,
-                row_groups=row_groups,
-                columns=plain if nested or columns is not None else None,
-                use_pandas_metadata=True,
-            )
-            for batch in batches:
-                frame = pa.Table.from_batches([batch]).to_pandas()
-                yield _shape(frame, name, None, options)
-        except DataError:
-            raise
-        except pa.ArrowCancelled:  # pyarrow's form of Ctrl-C: keep it one
-            raise KeyboardInterrupt from None
-        except Exception as exc:  # pyarrow and pandas raise many types for a broken file
-            raise DataError(f"{name}: cannot read parquet ({first_line(exc)})") from None
+    with parquet_errors(name), stream:
+        parquet = pq.ParquetFile(stream)
+        plain, nested = parquet_columns(parquet, name)
+        if columns is not None:
+            plain = [c for c in plain if c.strip() in columns]
+        batches = parquet.iter_batches(
+            batch_size=chunk_rows,
+            row_groups=row_groups,
+            columns=plain if nested or columns is not None else None,
+            use_pandas_metadata=True,
+        )
+        for batch in batches:
+            frame = pa.Table.from_batches([batch]).to_pandas()
+            yield _shape(frame, name, None, options)
