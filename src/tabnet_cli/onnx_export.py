@@ -10,8 +10,9 @@ category values are stripped of surrounding white space and one-hot encoded over
 stored categories, anything else going to the "other" slot (a missing value goes to the
 "(missing)" category when training had one). Then the layer plan (``onnx_graph``):
 periodic embeddings, per-input scale, Dense layers with batch normalisation folded into
-them, every activation of ``config.py``; dropout is off at inference. A bagged ensemble (``--folds K``) runs its K networks and
-averages their probabilities (classification) or values (regression), as ``predict`` does.
+them, every activation of ``config.py``; dropout is off at inference. A bagged ensemble
+(``--folds K``) runs its K networks and averages their probabilities (classification) or
+values (regression), as ``predict`` does.
 
 Outputs: ``prediction`` [N] (``double`` in the target's units for a regression; for a
 classifier the class label as ``string``, as ``predict`` writes it) and, for classifiers,
