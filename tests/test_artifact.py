@@ -92,6 +92,18 @@ def _edit_manifest(run, change):
         (lambda m: m["model"]["arch"].update(layers=[3]), "tensor '0.weight' has shape"),
         (lambda m: m["model"]["arch"].update(batchnorm=True), "missing tensors"),
         (lambda m: m["model"].update(n_inputs=99), "preprocessing and model disagree"),
+        (
+            lambda m: m["preprocessing"]["features"]["numeric"][0].update(quantiles=[2.0, 1.0]),
+            "needs 2 or more increasing quantiles",
+        ),
+        (
+            lambda m: m["preprocessing"]["features"]["numeric"][0].update(quantiles=[1.0, 2.0]),
+            "quantiles exactly when the scale is quantile",
+        ),
+        (
+            lambda m: m["model"]["arch"].update(embedding="fourier"),
+            "embedding",
+        ),
     ],
 )
 def test_inconsistent_manifest_is_refused(run, change, message):

@@ -119,6 +119,30 @@ def test_periodic_embeddings_with_the_scale_layer_as_in_predict(
     assert export_and_compare(cli, run, score, tmp_path) <= TOLERANCE
 
 
+def test_quantile_scaling_with_ties_and_a_heavy_tail_as_in_predict(cli, tmp_path):
+    rng = np.random.default_rng(7)
+    rows = 400
+    pending = np.where(rng.random(rows) < 0.7, 0, rng.integers(1, 5000, rows))  # 70% zeros
+    size = rng.pareto(1.0, rows)
+    y = np.log1p(pending) + np.log1p(size) + rng.normal(size=rows)
+    frame = pd.DataFrame({"pending": pending, "size": size, "y": y})
+    frame.loc[::17, "size"] = np.nan
+    data = tmp_path / "tail.csv"
+    frame.to_csv(data, index=False)
+    score = tmp_path / "score.csv"  # the training values (ties), and beyond their range
+    pd.concat([frame, pd.DataFrame({"pending": [-1, 0, 10**7], "size": [-3.0, 0.0, 1e12]})]).to_csv(
+        score, index=False
+    )
+    run = cli.train(
+        data,
+        "y",
+        tmp_path / "run",
+        "--recipe auto --scale quantile --clip none --layers 8 --epochs 2 --folds 1",
+    )
+    assert load_run(run).manifest.preprocessing.features.scale == "quantile"
+    assert export_and_compare(cli, run, score, tmp_path) <= TOLERANCE
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_with_batchnorm_and_dropout(cli, tmp_path, binary_csv, activation):
     options = f"--layers 8,4 --epochs 2 --activation {activation} --batchnorm --dropout 0.2"

@@ -29,7 +29,8 @@ ACTIVATIONS = (
 )
 LOSSES = ("auto", "mae", "mse", "huber", "bce", "crossentropy")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCALES = ("minmax", "standard", "robust", "none")
+SCALES = ("minmax", "standard", "robust", "none")  # of the target
+FEATURE_SCALES = (*SCALES, "quantile")
 CLIPS = ("none", "smooth")
 TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
@@ -240,7 +241,7 @@ class DataConfig(_Config):
                 raise ConfigError(f"--memory-budget {exc}") from None
         self.read_options()  # the reading options check themselves
         check_choice("task", self.task, TASKS)
-        check_choice("scale", self.scale, SCALES)
+        check_choice("scale", self.scale, FEATURE_SCALES)
         check_choice("clip", self.clip, CLIPS)
         check_choice("target_scale", self.target_scale, SCALES)
         check_range("validation_split", self.validation_split, 0.0, 1.0)

@@ -19,6 +19,7 @@ FORMAT_VERSION = 2
 Task = Literal["regression", "binary", "multiclass"]
 Label = str | int | float | bool
 Scale = Literal["minmax", "standard", "robust", "none"]
+FeatureScale = Literal["minmax", "standard", "robust", "none", "quantile"]
 
 
 def _finite(where: str, *values: float) -> None:
@@ -35,11 +36,17 @@ class NumericColumn:
     center: float
     spread: float
     indicator: bool
+    quantiles: tuple[float, ...] | None = None  # --scale quantile (quantiles.py)
 
     def __post_init__(self) -> None:
         _finite(f"column {self.name!r} statistics", self.median, self.center, self.spread)
         if self.spread <= 0:
             raise ValueError(f"column {self.name!r} has a spread <= 0")
+        if self.quantiles is not None:
+            _finite(f"column {self.name!r} quantiles", *self.quantiles)
+            points = self.quantiles
+            if len(points) < 2 or any(b < a for a, b in zip(points, points[1:], strict=False)):
+                raise ValueError(f"column {self.name!r} needs 2 or more increasing quantiles")
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,16 @@ class IgnoredColumn:
 class FeatureState:
     """The fitted feature preprocessing (``preprocess.FeatureEncoder.state()``)."""
 
-    scale: Scale
+    scale: FeatureScale
     numeric: tuple[NumericColumn, ...]
     categorical: tuple[CategoricalColumn, ...]
     ignored: tuple[IgnoredColumn, ...]
     clip: Literal["none", "smooth"] = "none"
+
+    def __post_init__(self) -> None:
+        quantile = self.scale == "quantile"
+        if any((c.quantiles is not None) != quantile for c in self.numeric):
+            raise ValueError("numeric columns have quantiles exactly when the scale is quantile")
 
     @property
     def n_inputs(self) -> int:

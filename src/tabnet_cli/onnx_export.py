@@ -36,6 +36,7 @@ from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.onnx_graph import Graph, network
 from tabnet_cli.preprocess import MISSING
+from tabnet_cli.quantiles import normal_scores
 
 if TYPE_CHECKING:
     import onnx
@@ -144,7 +145,18 @@ def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
         return graph.const([spec[key] for spec in specs], np.float64, key)
 
     imputed = graph.op("Where", missing, column("median"), x)
-    scaled = graph.op("Div", graph.op("Sub", imputed, column("center")), column("spread"))
+    if specs[0].get("quantiles") is not None:  # --scale quantile: every column has them
+        ranks = [
+            _quantile_normal(
+                graph,
+                graph.op("Gather", imputed, graph.const([i], np.int64), axis=1),
+                spec["quantiles"],
+            )
+            for i, spec in enumerate(specs)
+        ]
+        scaled = ranks[0] if len(ranks) == 1 else graph.op("Concat", *ranks, axis=1)
+    else:
+        scaled = graph.op("Div", graph.op("Sub", imputed, column("center")), column("spread"))
     if clip == "smooth":  # preprocess.smooth_clip, step by step
         low, high = graph.const(-1e15, np.float64), graph.const(1e15, np.float64)
         bounded = graph.op("Clip", scaled, low, high)
@@ -158,6 +170,30 @@ def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
         indicators = graph.op("Cast", missing, to=_FLOAT)
         parts.append(graph.op("Gather", indicators, graph.const(flagged, np.int64), axis=1))
     return parts
+
+
+def _quantile_normal(graph: Graph, x: str, quantiles: list[float]) -> str:
+    """``quantiles.quantile_normal`` of one column [N, 1]: the first score plus, per
+    segment between neighbouring quantiles, its rise times a ramp from 0 to 1 across it
+    (a step of 1/2 at the value itself where two quantiles are equal)."""
+    points = np.asarray(quantiles, dtype=np.float64)
+    scores = normal_scores(len(points))
+    low, width = points[:-1], np.diff(points)
+    tie = width == 0
+    ramp = graph.op(
+        "Div",
+        graph.op("Sub", x, graph.const(low, np.float64)),
+        graph.const(np.where(tie, 1.0, width), np.float64),
+    )
+    ramp = graph.op("Clip", ramp, graph.const(0.0, np.float64), graph.const(1.0, np.float64))
+    above = graph.op("Cast", graph.op("Greater", x, graph.const(low, np.float64)), to=_DOUBLE)
+    at_or_above = graph.op(
+        "Cast", graph.op("GreaterOrEqual", x, graph.const(low, np.float64)), to=_DOUBLE
+    )
+    step = graph.op("Mul", graph.op("Add", above, at_or_above), graph.const(0.5, np.float64))
+    segments = graph.op("Where", graph.const(tie, np.bool_), step, ramp)
+    rise = graph.op("MatMul", segments, graph.const(np.diff(scores)[:, None], np.float64))
+    return graph.op("Add", rise, graph.const(scores[0], np.float64))
 
 
 def _categorical_part(graph: Graph, spec: dict) -> str:

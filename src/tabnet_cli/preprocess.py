@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
+from tabnet_cli.quantiles import fit_quantiles, quantile_normal
 from tabnet_cli.targets import FLOAT32_MAX, center_spread
 
 if TYPE_CHECKING:
@@ -115,17 +116,16 @@ class FeatureEncoder:
                 f"column {name!r} holds {largest:.3g}, beyond the float32 range the model "
                 f"computes in (about {FLOAT32_MAX:.2g}); fix the value or --drop the column"
             )
-        center, spread = center_spread(present, self.scale)
-        note = outlier_note(name, present, spread)
-        if note:
-            self.notes_.append(note)
-        return {
-            "name": name,
-            "median": float(np.median(present)),
-            "center": center,
-            "spread": spread,
-            "indicator": bool(len(present) < len(values)),
-        }
+        spec = {"name": name, "median": float(np.median(present))}
+        if self.scale == "quantile":  # ranks: extreme values squash nothing
+            spec.update(center=0.0, spread=1.0, quantiles=fit_quantiles(present))
+        else:
+            center, spread = center_spread(present, self.scale)
+            spec.update(center=center, spread=spread)
+            note = outlier_note(name, present, spread)
+            if note:
+                self.notes_.append(note)
+        return {**spec, "indicator": bool(len(present) < len(values))}
 
     @property
     def n_features(self) -> int:
@@ -152,7 +152,10 @@ class FeatureEncoder:
                 if not spec["indicator"]:
                     report.missing[spec["name"]] += int(missing.sum())
                 values = np.where(missing, spec["median"], values)
-            scaled = (values - spec["center"]) / spec["spread"]
+            if spec.get("quantiles") is not None:
+                scaled = quantile_normal(values, spec["quantiles"])
+            else:
+                scaled = (values - spec["center"]) / spec["spread"]
             if self.clip == "smooth":
                 scaled = smooth_clip(scaled)
             _refuse_overflow(spec["name"], values, scaled)

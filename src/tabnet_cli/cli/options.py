@@ -17,6 +17,7 @@ from tabnet_cli.config import (
     CLIPS,
     DEVICES,
     EMBEDDINGS,
+    FEATURE_SCALES,
     LOSSES,
     OPTIMIZERS,
     SCALES,
@@ -255,7 +256,7 @@ ValidationData = Annotated[
 Folds = Annotated[
     int, _option("K >= 2: a bagged ensemble of K members, each validated on its fold.", DATA, "K")
 ]
-Scale = _choice(SCALES, "Feature scaling, fitted on training rows.", DATA)
+Scale = _choice(FEATURE_SCALES, "Feature scaling, fitted on training rows (quantile: ranks).", DATA)
 Clip = _choice(CLIPS, "smooth: x/sqrt(1+(x/3)^2) after scaling: outliers stay within 3.", DATA)
 TargetScale = _choice(SCALES, "Regression target scaling; loss is in these units.", DATA)
 Task = _choice(TASKS, "What to predict; auto decides from the target.", DATA)

@@ -1,0 +1,59 @@
+"""Quantile scaling (``--scale quantile``): each numeric input mapped through its training
+quantiles onto normal scores, as scikit-learn's ``QuantileTransformer(output_distribution=
+"normal")`` does, the preprocessing of the TabM and rtdl papers. Ranks, not distances,
+reach the network, so a heavy tail (counts, sizes, waiting times) spreads over the same
+range as the bulk instead of being squashed to a sliver near zero.
+
+The map is piecewise linear between the stored quantiles and their normal scores, flat
+beyond the training range. A value shared by many rows (a quantile repeated, like the
+zeros of a mostly-zero column) goes to the middle of its scores, the average of
+interpolating from below and from above (scikit-learn's rule). ``onnx_export`` builds the
+same function from ramps and steps.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+
+MAX_QUANTILES = 256  # per column: fine enough with periodic embeddings; model.json stays small
+ROWS_PER_QUANTILE = 30  # fewer rows per quantile would fit the sample's noise
+
+
+def fit_quantiles(present: np.ndarray) -> list[float]:
+    """The quantiles stored for a column's non-missing training values: one per
+    ``ROWS_PER_QUANTILE`` rows, at least 10, at most ``MAX_QUANTILES``.
+
+    Example:
+        >>> fit_quantiles(np.arange(101.0))[:3]
+        [0.0, 11.11111111111111, 22.22222222222222]
+    """
+    count = int(np.clip(len(present) // ROWS_PER_QUANTILE, 10, MAX_QUANTILES))
+    return np.quantile(present, np.linspace(0.0, 1.0, count)).tolist()
+
+
+def normal_scores(count: int) -> np.ndarray:
+    """The normal score of each of ``count`` quantiles: the inverse normal CDF at the
+    midpoints ``(i + 1/2) / count`` (so the ends stay finite, about +-2.7 for 256).
+
+    Example:
+        >>> normal_scores(3).round(4).tolist()
+        [-0.9674, 0.0, 0.9674]
+    """
+    normal = NormalDist()
+    return np.array([normal.inv_cdf((i + 0.5) / count) for i in range(count)])
+
+
+def quantile_normal(values: np.ndarray, quantiles: list[float] | np.ndarray) -> np.ndarray:
+    """``values`` (no NaN) mapped through ``quantiles`` onto normal scores.
+
+    Example:
+        >>> quantile_normal(np.array([0.0, 1.0, 2.0, 5.0]), [0.0, 0.0, 2.0]).round(4).tolist()
+        [-0.4837, 0.4837, 0.9674, 0.9674]
+    """
+    points = np.asarray(quantiles, dtype=np.float64)
+    scores = normal_scores(len(points))
+    up = np.interp(values, points, scores)
+    down = -np.interp(-values, -points[::-1], -scores[::-1])
+    return 0.5 * (up + down)
