@@ -108,6 +108,17 @@ def test_an_unseen_category_goes_to_the_other_slot(cli, tmp_path, mixed_csv):
     assert np.allclose(got, expected, atol=TOLERANCE * run.target.spread_, rtol=0)
 
 
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_periodic_embeddings_with_the_scale_layer_as_in_predict(
+    cli, tmp_path, mixed_csv, embedding
+):
+    train, score = mixed_csv
+    options = f"--recipe auto --layers 8 --epochs 2 --embedding {embedding}"
+    run = cli.train(train, "y", tmp_path / "run", options)
+    assert load_run(run).manifest.model.arch.embedding == embedding
+    assert export_and_compare(cli, run, score, tmp_path) <= TOLERANCE
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_with_batchnorm_and_dropout(cli, tmp_path, binary_csv, activation):
     options = f"--layers 8,4 --epochs 2 --activation {activation} --batchnorm --dropout 0.2"

@@ -14,22 +14,24 @@ from tabnet_cli.model import build_mlp, tensor_shapes
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize(
-    ("batchnorm", "dropout", "feature_scale"), [(False, 0.0, False), (True, 0.3, True)]
+    ("batchnorm", "dropout", "feature_scale", "embedding"),
+    [(False, 0.0, False, "none"), (True, 0.3, True, "none"), (True, 0.3, True, "periodic")],
 )
-def test_numpy_forward_matches_torch(activation, batchnorm, dropout, feature_scale):
+def test_numpy_forward_matches_torch(activation, batchnorm, dropout, feature_scale, embedding):
     arch = ArchConfig(
         layers=(16, 8),
         activation=activation,
         batchnorm=batchnorm,
         dropout=dropout,
         feature_scale=feature_scale,
+        embedding=embedding,
     )
     config = ModelConfig(n_inputs=7, n_outputs=3, arch=arch)
     torch.manual_seed(0)
     model = build_mlp(config)
     if feature_scale:
         with torch.no_grad():  # learned scales are not all 1
-            model[0].weight.uniform_(-2, 2)
+            model[1 if embedding == "periodic" else 0].weight.uniform_(-2, 2)
     x = torch.randn(64, 7)
     model.train()
     for _ in range(3):  # give batch norm non-trivial running statistics
@@ -57,3 +59,19 @@ print("torch" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_periodic_embedding_keeps_each_input_beside_its_cosines():
+    from tabnet_cli.layers import PeriodicEmbedding
+
+    torch.manual_seed(0)
+    layer = PeriodicEmbedding(width=3, frequencies=16, dims=4)
+    x = torch.randn(5, 3)
+    out = layer(x)
+    assert out.shape == (5, 12)
+    assert torch.equal(out[:, ::4], x)  # input f sits at 4 f, its 3 mixtures after it
+    with torch.no_grad():  # zero frequencies: every row gets the same mixtures
+        layer.frequency.zero_()
+    flat = layer(x).reshape(5, 3, 4)[:, :, 1:]
+    assert torch.allclose(flat, flat[:1].expand_as(flat))
+    assert 0.9 < PeriodicEmbedding(200, 16, 4).frequency.std().item() < 1.1  # ~N(0, 1)

@@ -35,6 +35,7 @@ TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
+EMBEDDINGS = ("none", "periodic")
 MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
 
 
@@ -110,6 +111,7 @@ class ArchConfig(_Config):
     batchnorm: bool = False
     feature_scale: bool = False  # a learnable scale per input before the first layer
     zero_init_last: bool = False  # the output layer starts at zero (RealMLP, TabM)
+    embedding: str = "none"  # "periodic": each input becomes 4 learned periodic features
 
     def __post_init__(self) -> None:
         if any(width < 1 for width in self.layers):
@@ -117,6 +119,7 @@ class ArchConfig(_Config):
         if any(width > MAX_WIDTH for width in self.layers):
             raise ConfigError(f"--layers widths above {MAX_WIDTH} are not supported")
         check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("embedding", self.embedding, EMBEDDINGS)
         check_range("dropout", self.dropout, 0.0, 1.0, closed="low")
 
 

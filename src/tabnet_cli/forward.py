@@ -45,6 +45,35 @@ ACTIVATIONS = {
 _RELU = ACTIVATIONS["relu"]
 
 
+class PeriodicNumpy:
+    """``layers.PeriodicEmbedding`` in NumPy: each input x becomes x and the mixtures of
+    ``cos(2 pi (f x + p))``, flattened input by input.
+
+    Example:
+        >>> w = {"0.frequency": np.zeros((1, 2), np.float32),
+        ...      "0.phase": np.zeros((1, 2), np.float32),
+        ...      "0.weight": np.ones((1, 2, 1), np.float32),
+        ...      "0.bias": np.zeros((1, 1), np.float32)}
+        >>> PeriodicNumpy(w, "0")(np.array([[5.0]], np.float32)).tolist()
+        [[5.0, 2.0]]
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], index: str):
+        self.frequency = weights[f"{index}.frequency"]
+        self.phase = weights[f"{index}.phase"]
+        self.weight = weights[f"{index}.weight"]
+        self.bias = weights[f"{index}.bias"]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        angle = x[:, :, None] * self.frequency + self.phase
+        waves = np.cos(np.float32(2 * np.pi) * angle)
+        # per input f: (rows, k) @ (k, d), as one batched product over the inputs
+        mixed = np.matmul(waves.transpose(1, 0, 2), self.weight).transpose(1, 0, 2)
+        mixed += self.bias
+        out = np.concatenate([x[:, :, None], mixed], axis=2)
+        return out.reshape(len(x), -1).astype(np.float32, copy=False)
+
+
 class NumpyMLP:
     """Runs a model config with its weights (name -> array) in evaluation mode: dropout
     off, batch normalization with its running statistics.
@@ -66,6 +95,8 @@ class NumpyMLP:
                 self.steps.append(("linear", matrix, weights[f"{index}.bias"]))
             elif kind == "scale":
                 self.steps.append(("multiply", weights[f"{index}.weight"], None))
+            elif kind == "periodic":
+                self.steps.append(("periodic", PeriodicNumpy(weights, index), None))
             elif kind == "batchnorm":
                 scale = weights[f"{index}.weight"] / np.sqrt(
                     weights[f"{index}.running_var"] + BATCHNORM_EPS
@@ -89,6 +120,8 @@ class NumpyMLP:
                     out = out + second
             elif kind == "multiply":
                 out = out * first
+            elif kind == "periodic":
+                out = first(out)
             elif first is _RELU and out is not x and out.dtype == np.float32:
                 np.maximum(out, 0, out=out)
             else:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+# periodic embedding of each input (RealMLP's PBLD): cos(2 pi (f x + p)) at 16 learned
+# frequencies, mixed into 3 features per input, next to the input itself
+PERIODIC_FREQUENCIES, PERIODIC_DIMS = 16, 4
+
+
 def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     """(module index, kind, details) per layer: Dense -> [BatchNorm] -> activation ->
     [Dropout] per hidden layer, then a linear output. Indices name the saved tensors.
@@ -31,6 +36,9 @@ def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     def add(kind: str, **details) -> None:
         plan.append((str(len(plan)), kind, details))
 
+    if arch.embedding == "periodic":
+        add("periodic", width=width_in, frequencies=PERIODIC_FREQUENCIES, dims=PERIODIC_DIMS)
+        width_in *= PERIODIC_DIMS
     if arch.feature_scale:
         add("scale", width=width_in)
     for width in arch.layers:
@@ -60,6 +68,12 @@ def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]
             shapes[f"{index}.bias"] = ((details["n_out"],), "float32")
         elif kind == "scale":
             shapes[f"{index}.weight"] = ((details["width"],), "float32")
+        elif kind == "periodic":
+            width, freqs, dims = details["width"], details["frequencies"], details["dims"]
+            shapes[f"{index}.frequency"] = ((width, freqs), "float32")
+            shapes[f"{index}.phase"] = ((width, freqs), "float32")
+            shapes[f"{index}.weight"] = ((width, freqs, dims - 1), "float32")
+            shapes[f"{index}.bias"] = ((width, dims - 1), "float32")
         elif kind == "batchnorm":
             for name in ("weight", "bias", "running_mean", "running_var"):
                 shapes[f"{index}.{name}"] = ((details["width"],), "float32")
@@ -98,7 +112,7 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
     """
     from torch import nn
 
-    from tabnet_cli.layers import ACTIVATION_MODULES, FeatureScale
+    from tabnet_cli.layers import ACTIVATION_MODULES, FeatureScale, PeriodicEmbedding
 
     modules: list[nn.Module] = []
     for _, kind, details in layer_plan(config):
@@ -109,6 +123,10 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
             modules.append(linear)
         elif kind == "scale":
             modules.append(FeatureScale(details["width"]))
+        elif kind == "periodic":
+            modules.append(
+                PeriodicEmbedding(details["width"], details["frequencies"], details["dims"])
+            )
         elif kind == "batchnorm":
             modules.append(nn.BatchNorm1d(details["width"]))
         elif kind == "activation":

@@ -8,9 +8,9 @@ and a float32 input would already round large values) and ``string`` for a categ
 0/1 indicator where training had gaps), scaled, and smoothly clipped when the run does;
 category values are stripped of surrounding white space and one-hot encoded over the
 stored categories, anything else going to the "other" slot (a missing value goes to the
-"(missing)" category when training had one). Then the layer plan: per-input scale, Dense
-layers with batch normalisation folded into them, every activation of ``config.py``;
-dropout is off at inference. A bagged ensemble (``--folds K``) runs its K networks and
+"(missing)" category when training had one). Then the layer plan (``onnx_graph``):
+periodic embeddings, per-input scale, Dense layers with batch normalisation folded into
+them, every activation of ``config.py``; dropout is off at inference. A bagged ensemble (``--folds K``) runs its K networks and
 averages their probabilities (classification) or values (regression), as ``predict`` does.
 
 Outputs: ``prediction`` [N] (``double`` in the target's units for a regression; for a
@@ -27,14 +27,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.forward import BATCHNORM_EPS
-from tabnet_cli.model import layer_plan
+from tabnet_cli.onnx_graph import Graph, network
 from tabnet_cli.preprocess import MISSING
 
 if TYPE_CHECKING:
@@ -44,7 +43,6 @@ OPSET = 20
 _FLOAT, _DOUBLE, _INT64 = 1, 11, 7  # onnx.TensorProto.FLOAT, DOUBLE, INT64 (no import needed)
 OUTPUTS = ("prediction", "probabilities")
 NEEDS_EXTRA = "tabnet export needs the onnx extra: pip install 'tabnet-cli[onnx]'"
-_SELU_ALPHA, _SELU_GAMMA = 1.6732632423543772, 1.0507009873554805  # PyTorch's constants
 # Python's str.strip() white space (which preprocessing strips), as an RE2 class
 _SPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x3100) if chr(c).isspace()) + "]"
 
@@ -74,34 +72,6 @@ def category_pattern(category: str) -> str:
     return f"{_SPACE}*{escaped}{_SPACE}*"
 
 
-class _Graph:
-    """Collects nodes and constants with unique internal names."""
-
-    def __init__(self) -> None:
-        self.nodes: list = []
-        self.initializers: list = []
-        self.count = 0
-
-    def name(self, hint: str) -> str:
-        self.count += 1
-        return f"tabnet/{hint}/{self.count}"
-
-    def const(self, value: Any, dtype: Any = np.float32, hint: str = "c") -> str:
-        from onnx import numpy_helper
-
-        name = self.name(hint)
-        array = np.asarray(value, dtype=object if dtype is str else dtype)
-        self.initializers.append(numpy_helper.from_array(array, name))
-        return name
-
-    def op(self, op_type: str, *inputs: str, **attributes: Any) -> str:
-        from onnx import helper
-
-        output = self.name(op_type)
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))
-        return output
-
-
 def build_model(run: LoadedRun) -> onnx.ModelProto:
     """The ONNX model of a loaded run (checked with ``onnx.checker``).
 
@@ -114,7 +84,7 @@ def build_model(run: LoadedRun) -> onnx.ModelProto:
     from onnx import TensorProto, helper
 
     _refuse_name_clashes(run)
-    graph, inputs, parts = _Graph(), [], []
+    graph, inputs, parts = Graph(), [], []
     numeric = run.features.numeric_
     for spec in numeric:
         inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.DOUBLE, ["N", 1]))
@@ -163,7 +133,7 @@ def _metadata(run: LoadedRun) -> dict[str, str]:
     }
 
 
-def _numeric_part(graph: _Graph, specs: list[dict], clip: str) -> list[str]:
+def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
     """Imputed, scaled (and clipped) values [N, k] and the missing indicators [N, m]."""
     names = [spec["name"] for spec in specs]
     x = names[0] if len(names) == 1 else graph.op("Concat", *names, axis=1)
@@ -189,7 +159,7 @@ def _numeric_part(graph: _Graph, specs: list[dict], clip: str) -> list[str]:
     return parts
 
 
-def _categorical_part(graph: _Graph, spec: dict) -> str:
+def _categorical_part(graph: Graph, spec: dict) -> str:
     """The one-hot block [N, K + 1] of a category column, "other" last."""
     slots = [
         graph.op("RegexFullMatch", spec["name"], pattern=category_pattern(category))
@@ -202,14 +172,14 @@ def _categorical_part(graph: _Graph, spec: dict) -> str:
     return graph.op("Concat", one_hot, other, axis=1)
 
 
-def _raw_outputs(graph: _Graph, run: LoadedRun, x: str) -> str:
+def _raw_outputs(graph: Graph, run: LoadedRun, x: str) -> str:
     """The network's raw outputs [N, n_outputs]; for a bagged ensemble, every member's,
     combined as ``ensemble.EnsembleMLP`` does (in float64)."""
     from tabnet_cli.ensemble import member_prefix
 
     weights = _weights(run)
     if run.manifest.ensemble is None:
-        return _network(graph, run, x, weights)
+        return network(graph, run.manifest.model, x, weights)
     members = range(1, run.manifest.ensemble.members + 1)
     outputs = []
     for i in members:
@@ -218,12 +188,12 @@ def _raw_outputs(graph: _Graph, run: LoadedRun, x: str) -> str:
             for k, v in weights.items()
             if k.startswith(member_prefix(i))
         }
-        out = graph.op("Cast", _network(graph, run, x, mine), to=_DOUBLE)
+        out = graph.op("Cast", network(graph, run.manifest.model, x, mine), to=_DOUBLE)
         outputs.append(graph.op("Unsqueeze", out, graph.const([0], np.int64)))
     return _combine(graph, run.task, graph.op("Concat", *outputs, axis=0), len(members))
 
 
-def _combine(graph: _Graph, task: str, stacked: str, count: int) -> str:
+def _combine(graph: Graph, task: str, stacked: str, count: int) -> str:
     """The members' outputs [K, N, n] as one network's raw output [N, n]: the mean value,
     the logit of the mean probability, or the log of the mean class probabilities."""
     first = graph.const([0], np.int64)
@@ -242,7 +212,7 @@ def _combine(graph: _Graph, task: str, stacked: str, count: int) -> str:
     return log_mean(graph.op("Sub", stacked, normalizer))
 
 
-def _softplus(graph: _Graph, x: str) -> str:
+def _softplus(graph: Graph, x: str) -> str:
     """log(1 + e^x) as max(x, 0) + log(1 + e^-|x|), which never overflows (onnxruntime
     has no float64 Softplus)."""
     tail = graph.op("Exp", graph.op("Neg", graph.op("Abs", x)))
@@ -251,30 +221,6 @@ def _softplus(graph: _Graph, x: str) -> str:
         graph.op("Relu", x),
         graph.op("Log", graph.op("Add", tail, graph.const(1.0, np.float64))),
     )
-
-
-def _network(graph: _Graph, run: LoadedRun, x: str, weights: dict[str, np.ndarray]) -> str:
-    """The layer plan on float32 inputs; returns the raw outputs [N, n_outputs]."""
-    plan = layer_plan(run.manifest.model)
-    out, pending = x, None  # pending: (weight, bias) of a Dense not yet emitted
-    for index, kind, details in plan:
-        if kind != "batchnorm" and pending is not None:
-            out, pending = _dense(graph, out, *pending), None
-        if kind == "linear":
-            w, b = weights[f"{index}.weight"], weights[f"{index}.bias"]
-            pending = (w.astype(np.float64), b.astype(np.float64))
-        elif kind == "batchnorm":  # folded into the Dense before it
-            scale = weights[f"{index}.weight"] / np.sqrt(
-                weights[f"{index}.running_var"].astype(np.float64) + BATCHNORM_EPS
-            )
-            shift = weights[f"{index}.bias"] - weights[f"{index}.running_mean"] * scale
-            w, b = pending
-            pending = (w * scale[:, None], b * scale + shift)
-        elif kind == "scale":
-            out = graph.op("Mul", out, graph.const(weights[f"{index}.weight"]))
-        elif kind == "activation":
-            out = _activation(graph, details["name"], out)
-    return _dense(graph, out, *pending)
 
 
 def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
@@ -291,36 +237,7 @@ def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
     return read_weights(run.path / WEIGHTS, shapes)
 
 
-def _dense(graph: _Graph, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
-    product = graph.op("MatMul", x, graph.const(weight.T, hint="weight"))
-    return graph.op("Add", product, graph.const(bias, hint="bias"))
-
-
-def _activation(graph: _Graph, name: str, x: str) -> str:
-    """Each activation of ``config.ACTIVATIONS`` with its PyTorch constants."""
-    if name == "linear":
-        return x
-    if name == "gelu":  # exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU()
-        inner = graph.op("Erf", graph.op("Div", x, graph.const(np.sqrt(2.0))))
-        half = graph.op("Mul", x, graph.const(0.5))
-        return graph.op("Mul", half, graph.op("Add", inner, graph.const(1.0)))
-    if name == "silu":
-        return graph.op("Mul", x, graph.op("Sigmoid", x))
-    if name == "mish":
-        return graph.op("Mul", x, graph.op("Tanh", graph.op("Softplus", x)))
-    simple = {
-        "relu": ("Relu", {}),
-        "tanh": ("Tanh", {}),
-        "sigmoid": ("Sigmoid", {}),
-        "elu": ("Elu", {"alpha": 1.0}),
-        "selu": ("Selu", {"alpha": _SELU_ALPHA, "gamma": _SELU_GAMMA}),
-        "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
-    }
-    op_type, attributes = simple[name]
-    return graph.op(op_type, x, **attributes)
-
-
-def _outputs(graph: _Graph, run: LoadedRun, raw: str) -> list:
+def _outputs(graph: Graph, run: LoadedRun, raw: str) -> list:
     """``prediction`` (and ``probabilities``) from the raw outputs, as ``targets.py``."""
     from onnx import TensorProto, helper
 

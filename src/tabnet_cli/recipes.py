@@ -1,7 +1,8 @@
 """Recipes: named sets of defaults. ``plain`` is the course's Keras workflow (the config
 classes' own defaults); ``auto`` is a better default for tabular data, after RealMLP
 ("Better by Default", Holzmueller et al. 2024): robust scaling with smooth clipping, a
-learnable scale per input, a zero-initialised output layer, AdamW with beta2 = 0.95 and
+periodic embedding of each input (learned cosines, RealMLP's PBLD), a learnable scale
+per input, a zero-initialised output layer, AdamW with beta2 = 0.95 and
 weight decay, a warm-up then cosine learning-rate schedule over a step budget (with early
 stopping, keeping the best epoch), label smoothing for classes and MSE on a standardised
 target; on small tables (up to ~8k rows) a bagged ensemble of 5 members (``--folds 5``).
@@ -26,6 +27,7 @@ AUTO_ARCH = {
     "activation": "relu",
     "feature_scale": True,
     "zero_init_last": True,
+    "embedding": "periodic",
 }
 AUTO_TRAIN = {
     "optimizer": "adamw",

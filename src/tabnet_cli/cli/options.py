@@ -16,6 +16,7 @@ from tabnet_cli.config import (
     ACTIVATIONS,
     CLIPS,
     DEVICES,
+    EMBEDDINGS,
     LOSSES,
     OPTIMIZERS,
     SCALES,
@@ -217,6 +218,7 @@ FeatureScaleOpt = Annotated[
     bool, _flag("A learnable scale per input before the first layer.", MODEL)
 ]
 ZeroInitLast = Annotated[bool, _flag("Start the output layer at zero.", MODEL)]
+Embedding = _choice(EMBEDDINGS, "Input embedding: periodic (learned cosines per input).", MODEL)
 Loss = _choice(LOSSES, "auto: from the task and the recipe (see README).", FIT)
 HuberDelta = Annotated[
     float, _option("Huber loss threshold, in scaled target units.", FIT, "DELTA")

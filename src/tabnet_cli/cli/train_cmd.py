@@ -33,6 +33,7 @@ def _model_options(
     batchnorm: o.BatchNorm = A.batchnorm,
     feature_scale: o.FeatureScaleOpt = A.feature_scale,
     zero_init_last: o.ZeroInitLast = A.zero_init_last,
+    embedding: o.Embedding = A.embedding,
 ) -> None:
     """The network's options (a template: ``train`` takes its parameters)."""
 
