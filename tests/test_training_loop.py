@@ -100,3 +100,38 @@ def test_nan_in_the_first_epoch_is_a_user_error_and_writes_nothing(tmp_path, reg
     with pytest.raises(TabnetError, match="became NaN or infinite in epoch 1"):
         _train(tmp_path, regression_csv, Callback(), lr=1e38, loss="mse")
     assert list(tmp_path.iterdir()) == [regression_csv]
+
+
+class WeightsPerStep(Callback):
+    """Records the weights the loop hands to callbacks after every step."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_batch_end(self, *, step, running_logs, **context):
+        self.steps.append({k: v.clone() for k, v in self.model.state_dict().items()})
+
+
+def test_ema_keeps_and_validates_the_moving_average_of_the_weights():
+    x, y = data(48)
+    def run(ema):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        seen = WeightsPerStep()
+        config = TrainConfig(loss="mse", epochs=1, batch_size=16, lr=0.1, ema=ema)  # 3 steps
+        result = fit(model, (x, y), (x, y), config, "regression", callbacks=[seen])
+        return model, seen.steps, result
+
+    _, steps, _ = run(0.0)  # the raw weights after steps 1, 2, 3
+    model, averaged, result = run(0.75)
+    expected = {k: v.clone() for k, v in steps[0].items()}  # the first step is copied
+    for later in steps[1:]:
+        expected = {k: 0.75 * expected[k] + 0.25 * later[k] for k in expected}
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[name])
+        torch.testing.assert_close(averaged[-1][name], expected[name])  # callbacks see it
+    with torch.no_grad():  # validation judged the average, not the last raw weights
+        val_loss = torch.nn.functional.mse_loss(model(x).squeeze(1), y).item()
+    assert result.history.history["val_loss"][0] == pytest.approx(val_loss, rel=1e-5)
+    last = (x @ steps[-1]["weight"].T).squeeze(1) + steps[-1]["bias"]
+    assert val_loss != pytest.approx(torch.nn.functional.mse_loss(last, y).item(), rel=1e-3)

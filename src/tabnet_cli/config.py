@@ -170,6 +170,7 @@ class TrainConfig(_Config):
     min_delta: float = 0.0
     monitor: str = "val_loss"
     restore_best_weights: bool = True
+    ema: float = 0.0  # decay of the weights' moving average per step; 0 = none
     seed: int = 0
     device: str = "auto"
     threads: int = 0  # CPU threads per step; 0 = from the step's work and the free cores
@@ -187,6 +188,7 @@ class TrainConfig(_Config):
         check_range("weight_decay", self.weight_decay, 0.0, math.inf, closed="low")
         check_range("momentum", self.momentum, 0.0, 1.0, closed="low")
         check_range("min_delta", self.min_delta, 0.0, math.inf, closed="low")
+        check_range("ema", self.ema, 0.0, 1.0, closed="low")
         check_range("batch_size", self.batch_size, 1, math.inf, closed="low")
         check_range("epochs", self.epochs, 1, math.inf, closed="low")
         check_range("patience", self.patience, 0, math.inf, closed="low")

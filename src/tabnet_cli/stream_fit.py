@@ -69,12 +69,7 @@ class StreamJob(Job):
         steps = math.ceil(rows.train_rows / batch)
         sums = RunningSums(self.task)
         for step, (x, y) in enumerate(rows.train_batches(batch, self.generator), start=1):
-            self._schedule(steps)
-            output = batch_outputs(model, x, self.task)
-            loss = self.loss_fn(output, y)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            output, loss = self.step(x, y, steps)
             sums.add(output, y, loss)
             for callback in self.batch_listeners:
                 callback.on_batch_end(step=step, running_logs=sums.running_loss)
@@ -87,9 +82,10 @@ class StreamJob(Job):
 
     @torch.inference_mode()
     def validate(self) -> Logs:
-        self.model.eval()
+        model = self.evaluated
+        model.eval()
         sums = RunningSums(self.task)
         for x, y in self.valid.valid_batches():
-            output = batch_outputs(self.model, x, self.task)
+            output = batch_outputs(model, x, self.task)
             sums.add(output, y, self.loss_fn(output, y))
         return sums.logs("val_", self.spread)

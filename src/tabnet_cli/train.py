@@ -23,6 +23,8 @@ from tabnet_cli.errors import TabnetError
 from tabnet_cli.optim import make_optimizer, scheduled_lr, set_lr
 
 if TYPE_CHECKING:
+    from torch.optim.swa_utils import AveragedModel
+
     from tabnet_cli.stream_batches import StreamedRows
 
 # Means over one process's rows -> means over all processes' rows (distributed.reduce_means)
@@ -188,7 +190,26 @@ class Job:
     spread: float
     batch_listeners: list[Callback]
     reduce: Reduce | None = None
+    averaged: AveragedModel | None = None  # the weights' moving average (``--ema``)
     steps_done: int = 0
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights validation judges and early stopping keeps: the moving average
+        when there is one."""
+        return self.model if self.averaged is None else self.averaged.module
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, steps_per_epoch: int):
+        """One optimizer step on a batch; returns its outputs and loss."""
+        self._schedule(steps_per_epoch)
+        output = batch_outputs(self.model, x, self.task)
+        loss = self.loss_fn(output, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
+        return output, loss
 
     def _schedule(self, steps_per_epoch: int) -> None:
         """Sets the learning rate of the next optimizer step (warm-up, cosine)."""
@@ -207,13 +228,8 @@ class Job:
         record = _EpochRecord(rows, steps, x.device)
         order = torch.randperm(rows, generator=self.generator).to(x.device)
         for step, start in enumerate(range(0, rows, batch), start=1):
-            self._schedule(steps)
             index = order[start : start + batch]
-            output = batch_outputs(model, x.index_select(0, index), self.task)
-            loss = self.loss_fn(output, y.index_select(0, index))
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            output, loss = self.step(x.index_select(0, index), y.index_select(0, index), steps)
             record.add(output, loss)
             for callback in self.batch_listeners:
                 callback.on_batch_end(step=step, running_logs=record.running_loss)
@@ -224,7 +240,7 @@ class Job:
         logs = self.train_epoch()
         logs.update(
             evaluate_tensors(
-                self.model, self.loss_fn, *self.valid, self.task, self.spread, self.reduce
+                self.evaluated, self.loss_fn, *self.valid, self.task, self.spread, self.reduce
             )
         )
         return logs
@@ -281,8 +297,9 @@ def fit(
     )
     history = History()
     everyone = [history, stopper, *(callbacks or [])]
-    for callback in everyone:
-        callback.set_model(model)
+    averaged = _moving_average(model, config.ema)
+    for callback in everyone:  # the weights validation judges are the ones kept
+        callback.set_model(model if averaged is None else averaged.module)
     streamed = not isinstance(train, tuple)  # then a StreamedRows
     job = (_stream_job() if streamed else Job)(
         model,
@@ -297,6 +314,7 @@ def fit(
         # the per-batch hook runs thousands of times an epoch: call only real overrides
         [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end],
         reduce,
+        averaged,
     )
     result, started = FitResult(history, stopper), clock()
     steps = math.ceil((train.train_rows if streamed else len(train[0])) / config.batch_size)
@@ -309,7 +327,21 @@ def fit(
     result.seconds = clock() - started
     for callback in everyone:
         callback.on_train_end()
+    if averaged is not None:  # the kept (or last) average becomes the model
+        getattr(model, "module", model).load_state_dict(averaged.module.state_dict())
     return result
+
+
+def _moving_average(model: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the weights (and BatchNorm statistics), updated
+    after every step with ``decay``; ``None`` when ``decay`` is 0. Under DDP, a copy of
+    the wrapped module."""
+    if decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    inner = getattr(model, "module", model)
+    return AveragedModel(inner, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _device_of(rows) -> torch.device:

@@ -56,6 +56,7 @@ def _fit_options(
     min_delta: o.MinDelta = T.min_delta,
     monitor: o.Monitor = T.monitor,
     restore_best_weights: o.RestoreBest = T.restore_best_weights,
+    ema: o.Ema = T.ema,
     seed: o.Seed = T.seed,
     device: o.Device = T.device,
     threads: o.Threads = T.threads,
