@@ -114,6 +114,7 @@ class WeightsPerStep(Callback):
 
 def test_ema_keeps_and_validates_the_moving_average_of_the_weights():
     x, y = data(48)
+
     def run(ema):
         torch.manual_seed(0)
         model = torch.nn.Linear(3, 1)

@@ -105,3 +105,14 @@ def test_bad_storage_is_one_line(cli, binary_csv, tmp_path, space):
         f"--verbose 0 --out {tmp_path / 'o'}"
     )
     assert_user_error(result, "--storage nosuch://x: cannot open the study")
+
+
+def test_the_search_space_covers_the_embedding_and_starts_from_the_recipe():
+    from tabnet_cli.config import DataConfig, RunConfig
+    from tabnet_cli.recipes import resolve_before_data
+    from tabnet_cli.search_space import DEFAULT_SPACE, recipe_values, trial_config
+
+    assert DEFAULT_SPACE["embedding"].choices == ("none", "periodic")
+    config = resolve_before_data(RunConfig(DataConfig(target="y")))
+    assert recipe_values(config, DEFAULT_SPACE)["embedding"] == "periodic"
+    assert trial_config(config, {"embedding": "none"}).arch.embedding == "none"

@@ -1,11 +1,12 @@
 """Recipes: named sets of defaults. ``plain`` is the course's Keras workflow (the config
 classes' own defaults); ``auto`` is a better default for tabular data, after RealMLP
-("Better by Default", Holzmueller et al. 2024): robust scaling with smooth clipping, a
-periodic embedding of each input (learned cosines, RealMLP's PBLD), a learnable scale
-per input, a zero-initialised output layer, AdamW with beta2 = 0.95 and
-weight decay, a warm-up then cosine learning-rate schedule over a step budget (with early
-stopping, keeping the best epoch), label smoothing for classes and MSE on a standardised
-target; on small tables (up to ~8k rows) a bagged ensemble of 5 members (``--folds 5``).
+("Better by Default", Holzmueller et al. 2024) and TabM (Gorishniy et al. 2024): quantile
+scaling of numeric inputs onto normal scores, a periodic embedding of each input (learned
+cosines, RealMLP's PBLD), a learnable scale per input, a zero-initialised output layer,
+AdamW with beta2 = 0.95 and weight decay, a warm-up then cosine learning-rate schedule
+over a step budget (with early stopping, keeping the best epoch), label smoothing for
+classes and MSE on a standardised target; on small tables (up to ~8k rows) a bagged
+ensemble of 5 members (``--folds 5``).
 
 A recipe fills only the settings the user did not give (``RunConfig.explicit``): an
 explicit option always wins. The run stores every resolved setting.
@@ -21,7 +22,7 @@ from tabnet_cli.config import ConfigError, RunConfig
 
 RECIPES = ("auto", "plain")
 
-AUTO_DATA = {"scale": "robust", "clip": "smooth", "target_scale": "standard"}
+AUTO_DATA = {"scale": "quantile", "clip": "none", "target_scale": "standard"}
 AUTO_ARCH = {
     "layers": (256, 256, 256),
     "activation": "relu",
@@ -111,7 +112,7 @@ def resolve_data(config: RunConfig) -> RunConfig:
     Example:
         >>> from tabnet_cli.config import DataConfig
         >>> resolve_data(RunConfig(DataConfig(target="y"))).data.scale
-        'robust'
+        'quantile'
     """
     check_recipe(config.recipe)
     if config.recipe == "plain":

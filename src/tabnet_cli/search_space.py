@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tabnet_cli.config import OPTIMIZERS, SCHEDULES, ConfigError, RunConfig
+from tabnet_cli.config import EMBEDDINGS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig
 
 INTEGERS = ("depth", "width", "batch_size")
 
@@ -58,6 +58,7 @@ DEFAULT_SPACE = {
     "schedule": Param("schedule", choices=SCHEDULES),
     "feature_scale": Param("feature_scale", choices=(True, False)),
     "zero_init_last": Param("zero_init_last", choices=(True, False)),
+    "embedding": Param("embedding", choices=EMBEDDINGS),
 }
 assert set(DEFAULT_SPACE["optimizer"].choices or ()) <= set(OPTIMIZERS)
 
@@ -157,7 +158,10 @@ def recipe_values(config: RunConfig, space: dict[str, Param]) -> dict[str, Any]:
     current = {
         "depth": len(arch.layers),
         "width": arch.layers[0] if len(set(arch.layers)) == 1 else None,
-        **{name: getattr(arch, name) for name in ("dropout", "feature_scale", "zero_init_last")},
+        **{
+            name: getattr(arch, name)
+            for name in ("dropout", "feature_scale", "zero_init_last", "embedding")
+        },
         **{name: getattr(train, name) for name in ("lr", "weight_decay", "batch_size")},
         **{name: getattr(train, name) for name in ("optimizer", "schedule")},
     }

@@ -228,8 +228,11 @@ Optimizer = _choice(OPTIMIZERS, "Optimizer.", FIT)
 LearningRate = Annotated[float, _option("Learning rate.", FIT, "LR")]
 Ema = Annotated[
     float,
-    _option("Validate and keep a moving average of the weights, with this decay per "
-            "step; 0 = off.", FIT, "DECAY"),
+    _option(
+        "Validate and keep a moving average of the weights, with this decay per step; 0 = off.",
+        FIT,
+        "DECAY",
+    ),
 ]
 Schedule = _choice(SCHEDULES, "Learning rate: constant, or cosine down to 0 over --epochs.", FIT)
 Warmup = Annotated[float, _option("Share of all steps spent raising the rate from 0.", FIT, "F")]
