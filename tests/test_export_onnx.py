@@ -90,7 +90,7 @@ def test_categories_missing_values_and_unseen_values_as_in_predict(
     assert "(missing)" in features.categorical[0].categories
     assert features.numeric[0].indicator
     if recipe == "auto":  # robust scaling, smooth clipping and the per-input scale layer
-        assert (features.scale, features.clip) == ("robust", "smooth")
+        assert (features.scale, features.clip, features.ranks) == ("robust", "smooth", True)
         assert load_run(run).manifest.model.arch.feature_scale
     assert export_and_compare(cli, run, score, tmp_path) <= TOLERANCE
 

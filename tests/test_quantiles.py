@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_user_error
 
 from tabnet_cli.preprocess import FeatureEncoder
-from tabnet_cli.quantiles import MAX_QUANTILES, fit_quantiles, normal_scores, quantile_normal
+from tabnet_cli.scaling import MAX_QUANTILES, fit_quantiles, normal_scores, quantile_normal
 
 
 def test_quantiles_grow_with_the_rows_up_to_a_cap():
@@ -59,3 +60,25 @@ def test_the_fitted_quantiles_survive_a_save_and_load():
     restored = FeatureEncoder.from_state(json.loads(json.dumps(encoder.state())))
     assert np.array_equal(restored.transform(frame)[0], encoder.transform(frame)[0])
     assert encoder.numeric_[0]["quantiles"] == fit_quantiles(frame["x"].to_numpy())
+
+
+def test_rank_inputs_put_each_numeric_columns_rank_after_the_values():
+    frame = pd.DataFrame(
+        {"x": [1.0, 2.0, None, 50.0] * 10, "z": np.arange(40.0), "c": ["a", "b"] * 20}
+    )
+    encoder = FeatureEncoder("robust", "smooth", ranks=True).fit(frame)
+    x, _ = encoder.transform(frame)
+    assert encoder.column_slots() == {"x": [0, 2, 4], "z": [1, 3], "c": [5, 6, 7]}
+    assert x.shape == (40, encoder.n_features) == (40, 8)
+    for column, slot in (("x", 2), ("z", 3)):
+        values = frame[column].fillna(frame[column].median()).to_numpy()
+        expected = quantile_normal(values, fit_quantiles(frame[column].dropna().to_numpy()))
+        assert x[:, slot] == pytest.approx(expected, abs=1e-6)
+    assert x[:, 4].tolist() == [0.0, 0.0, 1.0, 0.0] * 10  # the missing indicator after ranks
+    restored = FeatureEncoder.from_state(json.loads(json.dumps(encoder.state())))
+    assert np.array_equal(restored.transform(frame)[0], x)
+
+
+def test_rank_inputs_with_quantile_scaling_is_one_line(cli, regression_csv):
+    result = cli.line(f"train {regression_csv} --target y --scale quantile --rank-inputs")
+    assert_user_error(result, "--rank-inputs with --scale quantile")

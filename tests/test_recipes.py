@@ -80,6 +80,9 @@ def test_auto_recipe_fills_only_what_the_user_did_not_give():
     assert resolved.train.lr == 0.05 and resolved.data.scale == "minmax"  # explicit wins
     assert resolved.data.clip == "smooth" and resolved.train.loss == "mse"
     assert resolved.train.schedule == "cosine" and resolved.arch.feature_scale
+    assert resolved.data.rank_inputs and resolved.arch.embedding == "periodic"
+    for options in ({"rank_inputs": False}, {"scale": "quantile"}):  # ranks once at most
+        assert not resolve_data(RunConfig.from_options({"target": "y", **options})).data.rank_inputs
     plain = RunConfig.from_options({"target": "y"}, recipe="plain")
     assert resolve_training(resolve_data(plain), 1000, "regression") == plain
 
@@ -101,6 +104,8 @@ def test_auto_recipe_end_to_end(cli, tmp_path, request, fixture, target, metric)
     assert manifest["recipe"] == "auto" and manifest["explicit"] == ["epochs", "target"]
     assert manifest["train_config"]["schedule"] == "cosine"
     assert manifest["data_config"]["clip"] == "smooth"
+    assert manifest["preprocessing"]["features"]["ranks"]
+    assert manifest["model"]["arch"]["embedding"] == "periodic"
     report = json.loads(cli("evaluate", str(out), str(data), "--json").stdout)
     assert report["metrics"][metric]["model"] is not None
     history = pd.read_csv(out / "history.csv")

@@ -213,6 +213,7 @@ class DataConfig(_Config):
     task: str = "auto"
     scale: str = "standard"
     clip: str = "none"
+    rank_inputs: bool = False  # each numeric column's quantile score as a second input
     target_scale: str = "standard"
     validation_split: float = 0.2
     validation_data: str | None = None
@@ -245,6 +246,11 @@ class DataConfig(_Config):
         check_choice("task", self.task, TASKS)
         check_choice("scale", self.scale, FEATURE_SCALES)
         check_choice("clip", self.clip, CLIPS)
+        if self.rank_inputs and self.scale == "quantile":
+            raise ConfigError(
+                "--rank-inputs with --scale quantile would give each column's rank twice; "
+                "use one of them"
+            )
         check_choice("target_scale", self.target_scale, SCALES)
         check_range("validation_split", self.validation_split, 0.0, 1.0)
         check_range("folds", self.folds, 1, math.inf, closed="low")

@@ -36,7 +36,7 @@ class NumericColumn:
     center: float
     spread: float
     indicator: bool
-    quantiles: tuple[float, ...] | None = None  # --scale quantile (quantiles.py)
+    quantiles: tuple[float, ...] | None = None  # --scale quantile (scaling.py)
 
     def __post_init__(self) -> None:
         _finite(f"column {self.name!r} statistics", self.median, self.center, self.spread)
@@ -72,16 +72,23 @@ class FeatureState:
     categorical: tuple[CategoricalColumn, ...]
     ignored: tuple[IgnoredColumn, ...]
     clip: Literal["none", "smooth"] = "none"
+    ranks: bool = False  # --rank-inputs
 
     def __post_init__(self) -> None:
-        quantile = self.scale == "quantile"
+        quantile = self.scale == "quantile" or self.ranks
         if any((c.quantiles is not None) != quantile for c in self.numeric):
-            raise ValueError("numeric columns have quantiles exactly when the scale is quantile")
+            raise ValueError(
+                "numeric columns have quantiles exactly when the scale is quantile or "
+                "ranks are inputs"
+            )
+        if self.ranks and self.scale == "quantile":
+            raise ValueError("ranks are not inputs besides quantile scaling")
 
     @property
     def n_inputs(self) -> int:
         indicators = sum(c.indicator for c in self.numeric)
-        return len(self.numeric) + indicators + sum(len(c.categories) + 1 for c in self.categorical)
+        numeric = len(self.numeric) * (2 if self.ranks else 1)
+        return numeric + indicators + sum(len(c.categories) + 1 for c in self.categorical)
 
 
 @dataclass(frozen=True)

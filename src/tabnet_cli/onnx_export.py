@@ -5,7 +5,8 @@ Inputs: one per raw column the model reads, shaped [N, 1]: ``double`` for a nume
 (NaN or an infinity is a missing value; double, because preprocessing computes in float64
 and a float32 input would already round large values) and ``string`` for a category column
 (the empty string is a missing value). Numeric columns are imputed with the training median (with a
-0/1 indicator where training had gaps), scaled, and smoothly clipped when the run does;
+0/1 indicator where training had gaps), scaled, and smoothly clipped when the run does,
+with their quantile ranks beside them under ``--rank-inputs``;
 category values are stripped of surrounding white space and one-hot encoded over the
 stored categories, anything else going to the "other" slot (a missing value goes to the
 "(missing)" category when training had one). Then the layer plan (``onnx_graph``):
@@ -36,10 +37,12 @@ from tabnet_cli.artifact import LoadedRun
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.onnx_graph import Graph, network
 from tabnet_cli.preprocess import MISSING
-from tabnet_cli.quantiles import normal_scores
+from tabnet_cli.scaling import normal_scores
 
 if TYPE_CHECKING:
     import onnx
+
+    from tabnet_cli.preprocess import FeatureEncoder
 
 OPSET = 20
 _FLOAT, _DOUBLE, _INT64 = 1, 11, 7  # onnx.TensorProto.FLOAT, DOUBLE, INT64 (no import needed)
@@ -91,7 +94,7 @@ def build_model(run: LoadedRun) -> onnx.ModelProto:
     for spec in numeric:
         inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.DOUBLE, ["N", 1]))
     if numeric:
-        parts += _numeric_part(graph, numeric, run.features.clip)
+        parts += _numeric_part(graph, run.features)
     for spec in run.features.categorical_:
         inputs.append(helper.make_tensor_value_info(spec["name"], TensorProto.STRING, ["N", 1]))
         parts.append(_categorical_part(graph, spec))
@@ -135,8 +138,10 @@ def _metadata(run: LoadedRun) -> dict[str, str]:
     }
 
 
-def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
-    """Imputed, scaled (and clipped) values [N, k] and the missing indicators [N, m]."""
+def _numeric_part(graph: Graph, features: FeatureEncoder) -> list[str]:
+    """Imputed, scaled (and clipped) values [N, k], their ranks [N, k] with
+    ``--rank-inputs``, and the missing indicators [N, m]."""
+    specs = features.numeric_
     names = [spec["name"] for spec in specs]
     x = names[0] if len(names) == 1 else graph.op("Concat", *names, axis=1)
     missing = graph.op("Or", graph.op("IsNaN", x), graph.op("IsInf", x))
@@ -145,19 +150,11 @@ def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
         return graph.const([spec[key] for spec in specs], np.float64, key)
 
     imputed = graph.op("Where", missing, column("median"), x)
-    if specs[0].get("quantiles") is not None:  # --scale quantile: every column has them
-        ranks = [
-            _quantile_normal(
-                graph,
-                graph.op("Gather", imputed, graph.const([i], np.int64), axis=1),
-                spec["quantiles"],
-            )
-            for i, spec in enumerate(specs)
-        ]
-        scaled = ranks[0] if len(ranks) == 1 else graph.op("Concat", *ranks, axis=1)
+    if features.scale == "quantile":
+        scaled = _ranks(graph, imputed, specs)
     else:
         scaled = graph.op("Div", graph.op("Sub", imputed, column("center")), column("spread"))
-    if clip == "smooth":  # preprocess.smooth_clip, step by step
+    if features.clip == "smooth":  # preprocess.smooth_clip, step by step
         low, high = graph.const(-1e15, np.float64), graph.const(1e15, np.float64)
         bounded = graph.op("Clip", scaled, low, high)
         third = graph.op("Div", bounded, graph.const(3.0, np.float64))
@@ -165,6 +162,8 @@ def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
         root = graph.op("Sqrt", graph.op("Add", one, graph.op("Mul", third, third)))
         scaled = graph.op("Div", bounded, root)
     parts = [graph.op("Cast", scaled, to=_FLOAT)]
+    if features.ranks:
+        parts.append(graph.op("Cast", _ranks(graph, imputed, specs), to=_FLOAT))
     flagged = [i for i, spec in enumerate(specs) if spec["indicator"]]
     if flagged:
         indicators = graph.op("Cast", missing, to=_FLOAT)
@@ -172,8 +171,21 @@ def _numeric_part(graph: Graph, specs: list[dict], clip: str) -> list[str]:
     return parts
 
 
+def _ranks(graph: Graph, imputed: str, specs: list[dict]) -> str:
+    """Every numeric column [N, k] through its quantiles onto normal scores."""
+    ranks = [
+        _quantile_normal(
+            graph,
+            graph.op("Gather", imputed, graph.const([i], np.int64), axis=1),
+            spec["quantiles"],
+        )
+        for i, spec in enumerate(specs)
+    ]
+    return ranks[0] if len(ranks) == 1 else graph.op("Concat", *ranks, axis=1)
+
+
 def _quantile_normal(graph: Graph, x: str, quantiles: list[float]) -> str:
-    """``quantiles.quantile_normal`` of one column [N, 1]: the first score plus, per
+    """``scaling.quantile_normal`` of one column [N, 1]: the first score plus, per
     segment between neighbouring quantiles, its rise times a ramp from 0 to 1 across it
     (a step of 1/2 at the value itself where two quantiles are equal)."""
     points = np.asarray(quantiles, dtype=np.float64)

@@ -138,7 +138,7 @@ def prepare(table: Table, split: Split, config: DataConfig, loss: str = "auto") 
     feature_columns = [c for c in chosen if c != target and c not in config.drop]
     if not feature_columns:
         raise DataError(f"{table.name} has no feature columns besides the target {target!r}")
-    features = FeatureEncoder(config.scale, config.clip).fit(
+    features = FeatureEncoder(config.scale, config.clip, config.rank_inputs).fit(
         frame, split.train_rows, config.categorical, config.numeric, feature_columns
     )
     notices = (

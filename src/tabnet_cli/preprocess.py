@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
-from tabnet_cli.quantiles import fit_quantiles, quantile_normal
+from tabnet_cli.scaling import fit_quantiles, quantile_normal, smooth_clip
 from tabnet_cli.targets import FLOAT32_MAX, center_spread
 
 if TYPE_CHECKING:
@@ -58,9 +58,12 @@ class FeatureEncoder:
         [{'name': 'k', 'reason': 'constant'}]
     """
 
-    def __init__(self, scale: str = "standard", clip: str = "none"):
+    def __init__(self, scale: str = "standard", clip: str = "none", ranks: bool = False):
         self.scale = scale
         self.clip = clip  # "smooth": x / sqrt(1 + (x/3)^2) after scaling (RealMLP)
+        # each numeric column also as its quantile score: the value for what is linear in
+        # it, the rank for heavy tails and steps (scaling.py)
+        self.ranks = ranks
 
     def fit(
         self,
@@ -118,20 +121,22 @@ class FeatureEncoder:
             )
         spec = {"name": name, "median": float(np.median(present))}
         if self.scale == "quantile":  # ranks: extreme values squash nothing
-            spec.update(center=0.0, spread=1.0, quantiles=fit_quantiles(present))
+            spec.update(center=0.0, spread=1.0)
         else:
             center, spread = center_spread(present, self.scale)
             spec.update(center=center, spread=spread)
             note = outlier_note(name, present, spread)
             if note:
                 self.notes_.append(note)
+        if self.scale == "quantile" or self.ranks:
+            spec["quantiles"] = fit_quantiles(present)
         return {**spec, "indicator": bool(len(present) < len(values))}
 
     @property
     def n_features(self) -> int:
         indicators = sum(c["indicator"] for c in self.numeric_)
         one_hot = sum(len(c["categories"]) + 1 for c in self.categorical_)
-        return len(self.numeric_) + indicators + one_hot
+        return len(self.numeric_) * (2 if self.ranks else 1) + indicators + one_hot
 
     @property
     def input_columns(self) -> list[str]:
@@ -144,7 +149,7 @@ class FeatureEncoder:
         report = TransformReport()
         out = np.empty((len(features), self.n_features), dtype=np.float32)
         position = 0
-        indicators = []
+        indicators, ranks = [], []
         for spec in self.numeric_:
             values = _to_floats(features[spec["name"]])
             missing = ~np.isfinite(values)
@@ -152,10 +157,12 @@ class FeatureEncoder:
                 if not spec["indicator"]:
                     report.missing[spec["name"]] += int(missing.sum())
                 values = np.where(missing, spec["median"], values)
-            if spec.get("quantiles") is not None:
+            if self.scale == "quantile":
                 scaled = quantile_normal(values, spec["quantiles"])
             else:
                 scaled = (values - spec["center"]) / spec["spread"]
+            if self.ranks:
+                ranks.append(quantile_normal(values, spec["quantiles"]))
             if self.clip == "smooth":
                 scaled = smooth_clip(scaled)
             _refuse_overflow(spec["name"], values, scaled)
@@ -163,8 +170,8 @@ class FeatureEncoder:
             position += 1
             if spec["indicator"]:
                 indicators.append(missing)
-        for missing in indicators:
-            out[:, position] = missing
+        for column in (*ranks, *indicators):
+            out[:, position] = column
             position += 1
         for spec in self.categorical_:
             categories = spec["categories"]
@@ -181,8 +188,8 @@ class FeatureEncoder:
 
     def column_slots(self) -> dict[str, list[int]]:
         """The model-input positions each raw column fills, in ``transform``'s layout:
-        numeric values, then the missing indicators, then one one-hot block per category
-        column (its categories, then "other").
+        numeric values, then their ranks (``ranks``), then the missing indicators, then one
+        one-hot block per category column (its categories, then "other").
 
         Example:
             >>> import pandas as pd
@@ -192,6 +199,10 @@ class FeatureEncoder:
         """
         slots = {spec["name"]: [i] for i, spec in enumerate(self.numeric_)}
         position = len(self.numeric_)
+        if self.ranks:
+            for spec in self.numeric_:
+                slots[spec["name"]].append(position)
+                position += 1
         for spec in self.numeric_:
             if spec["indicator"]:
                 slots[spec["name"]].append(position)
@@ -231,6 +242,7 @@ class FeatureEncoder:
         return {
             "scale": self.scale,
             "clip": self.clip,
+            "ranks": self.ranks,
             "numeric": self.numeric_,
             "categorical": self.categorical_,
             "ignored": self.ignored_,
@@ -238,26 +250,11 @@ class FeatureEncoder:
 
     @classmethod
     def from_state(cls, state: dict) -> FeatureEncoder:
-        encoder = cls(state["scale"], state.get("clip", "none"))
+        encoder = cls(state["scale"], state.get("clip", "none"), state.get("ranks", False))
         encoder.numeric_ = list(state["numeric"])
         encoder.categorical_ = list(state["categorical"])
         encoder.ignored_ = list(state["ignored"])
         return encoder
-
-
-def smooth_clip(x: np.ndarray) -> np.ndarray:
-    """``x / sqrt(1 + (x/3)^2)``: the identity near 0, bounded by +-3, smooth everywhere
-    (RealMLP's smooth clipping), so an outlier far outside the training range reaches the
-    network as about 3, not as a huge input.
-
-    Example:
-        >>> smooth_clip(np.array([0.0, 1.0, 3.0, 1e300, -np.inf])).round(4).tolist()
-        [0.0, 0.9487, 2.1213, 3.0, -3.0]
-    """
-    # beyond 1e15 the result is +-3 to double precision; clipping first avoids (x/3)^2
-    # overflowing to infinity (which would give 0)
-    bounded = np.clip(x, -1e15, 1e15)
-    return bounded / np.sqrt(1.0 + np.square(bounded / 3.0))
 
 
 def outlier_note(name: str, present: np.ndarray, spread: float) -> str | None:

@@ -1,7 +1,8 @@
 """Recipes: named sets of defaults. ``plain`` is the course's Keras workflow (the config
 classes' own defaults); ``auto`` is a better default for tabular data, after RealMLP
-("Better by Default", Holzmueller et al. 2024) and TabM (Gorishniy et al. 2024): quantile
-scaling of numeric inputs onto normal scores, a periodic embedding of each input (learned
+("Better by Default", Holzmueller et al. 2024) and TabM (Gorishniy et al. 2024): robust
+scaling with smooth clipping of numeric inputs, beside their quantile ranks (normal
+scores, TabM's preprocessing) as second inputs, a periodic embedding of each input (learned
 cosines, RealMLP's PBLD), a learnable scale per input, a zero-initialised output layer,
 AdamW with beta2 = 0.95 and weight decay, a warm-up then cosine learning-rate schedule
 over a step budget (with early stopping, keeping the best epoch), label smoothing for
@@ -22,7 +23,12 @@ from tabnet_cli.config import ConfigError, RunConfig
 
 RECIPES = ("auto", "plain")
 
-AUTO_DATA = {"scale": "quantile", "clip": "none", "target_scale": "standard"}
+AUTO_DATA = {
+    "scale": "robust",
+    "clip": "smooth",
+    "rank_inputs": True,
+    "target_scale": "standard",
+}
 AUTO_ARCH = {
     "layers": (256, 256, 256),
     "activation": "relu",
@@ -112,12 +118,15 @@ def resolve_data(config: RunConfig) -> RunConfig:
     Example:
         >>> from tabnet_cli.config import DataConfig
         >>> resolve_data(RunConfig(DataConfig(target="y"))).data.scale
-        'quantile'
+        'robust'
     """
     check_recipe(config.recipe)
     if config.recipe == "plain":
         return config
-    return replace(config, data=_fill(config.data, AUTO_DATA, config.explicit))
+    settings = dict(AUTO_DATA)
+    if config.data.scale == "quantile":  # the user's --scale quantile already gives ranks
+        settings.pop("rank_inputs")
+    return replace(config, data=_fill(config.data, settings, config.explicit))
 
 
 def resolve_before_data(config: RunConfig) -> RunConfig:

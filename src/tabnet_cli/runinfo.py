@@ -76,7 +76,8 @@ def describe_run(path: str | Path) -> dict[str, Any]:
         "created": manifest.created,
         "inputs": _inputs(manifest),
         "ignored": [asdict(column) for column in features.ignored],
-        "feature_scale": features.scale,
+        # the header says it; per column, --json holds the number of quantiles
+        "feature_scale": features.scale + (" + quantile ranks" if features.ranks else ""),
         "model": {
             "n_inputs": manifest.model.n_inputs,
             "n_outputs": manifest.model.n_outputs,
@@ -98,6 +99,8 @@ def _inputs(manifest: RunManifest) -> list[dict[str, Any]]:
     encodings: dict[str, dict[str, Any]] = {}
     for numeric in features.numeric:
         statistics = asdict(numeric)
+        if numeric.quantiles is not None:  # how many, not the 10-256 values themselves
+            statistics["quantiles"] = len(numeric.quantiles)
         encodings[numeric.name] = {"name": statistics.pop("name"), "kind": "numeric", **statistics}
     for categorical in features.categorical:
         encodings[categorical.name] = {

@@ -226,7 +226,7 @@ def _fit_encoders(sample: pd.DataFrame, config: DataConfig, task: str, survey: _
     columns = [c for c in chosen if c != config.target and c not in config.drop]
     if not columns:
         raise DataError(f"the data has no feature columns besides the target {config.target!r}")
-    features = FeatureEncoder(config.scale, config.clip).fit(
+    features = FeatureEncoder(config.scale, config.clip, config.rank_inputs).fit(
         sample, None, config.categorical, config.numeric, columns
     )
     target = sample[config.target]

@@ -325,11 +325,17 @@ def fit(
     except KeyboardInterrupt:
         result.stop_reason = "interrupted"
     result.seconds = clock() - started
+    _end_training(everyone, model, averaged)
+    return result
+
+
+def _end_training(everyone: list[Callback], model: nn.Module, averaged) -> None:
+    """The callbacks' end (early stopping restores the best weights); with ``--ema``, the
+    kept (or last) average becomes the model."""
     for callback in everyone:
         callback.on_train_end()
-    if averaged is not None:  # the kept (or last) average becomes the model
+    if averaged is not None:
         getattr(model, "module", model).load_state_dict(averaged.module.state_dict())
-    return result
 
 
 def _moving_average(model: nn.Module, decay: float) -> AveragedModel | None:

@@ -266,6 +266,9 @@ Folds = Annotated[
 ]
 Scale = _choice(FEATURE_SCALES, "Feature scaling, fitted on training rows (quantile: ranks).", DATA)
 Clip = _choice(CLIPS, "smooth: x/sqrt(1+(x/3)^2) after scaling: outliers stay within 3.", DATA)
+RankInputs = Annotated[
+    bool, _flag("Also give each numeric column's quantile rank (normal score) as an input.", DATA)
+]
 TargetScale = _choice(SCALES, "Regression target scaling; loss is in these units.", DATA)
 Task = _choice(TASKS, "What to predict; auto decides from the target.", DATA)
 Drop = Annotated[str, _option("Comma-separated columns to leave out.", DATA, "COLS")]

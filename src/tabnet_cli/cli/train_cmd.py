@@ -70,6 +70,7 @@ def _data_options(
     folds: o.Folds = D.folds,
     scale: o.Scale = D.scale,
     clip: o.Clip = D.clip,
+    rank_inputs: o.RankInputs = D.rank_inputs,
     target_scale: o.TargetScale = D.target_scale,
     task: o.Task = D.task,
     drop: o.Drop = "",

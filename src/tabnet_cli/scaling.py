@@ -1,4 +1,7 @@
-"""Quantile scaling (``--scale quantile``): each numeric input mapped through its training
+"""Numeric scalings beyond a centre and a spread: smooth clipping (``--clip smooth``) and
+quantile ranks (``--scale quantile``, ``--rank-inputs``).
+
+Quantile scaling: each numeric input mapped through its training
 quantiles onto normal scores, as scikit-learn's ``QuantileTransformer(output_distribution=
 "normal")`` does, the preprocessing of the TabM and rtdl papers. Ranks, not distances,
 reach the network, so a heavy tail (counts, sizes, waiting times) spreads over the same
@@ -57,3 +60,18 @@ def quantile_normal(values: np.ndarray, quantiles: list[float] | np.ndarray) -> 
     up = np.interp(values, points, scores)
     down = -np.interp(-values, -points[::-1], -scores[::-1])
     return 0.5 * (up + down)
+
+
+def smooth_clip(x: np.ndarray) -> np.ndarray:
+    """``x / sqrt(1 + (x/3)^2)``: the identity near 0, bounded by +-3, smooth everywhere
+    (RealMLP's smooth clipping), so an outlier far outside the training range reaches the
+    network as about 3, not as a huge input.
+
+    Example:
+        >>> smooth_clip(np.array([0.0, 1.0, 3.0, 1e300, -np.inf])).round(4).tolist()
+        [0.0, 0.9487, 2.1213, 3.0, -3.0]
+    """
+    # beyond 1e15 the result is +-3 to double precision; clipping first avoids (x/3)^2
+    # overflowing to infinity (which would give 0)
+    bounded = np.clip(x, -1e15, 1e15)
+    return bounded / np.sqrt(1.0 + np.square(bounded / 3.0))
