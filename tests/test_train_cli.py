@@ -231,6 +231,8 @@ def _no_run_written(tmp_path: Path) -> bool:
         (["--target", "y", "--drop", "zz"], "--drop column 'zz' not found"),
         (["--target", "y", "--device", "cuda"], "cuda"),
         (["--target", "y", "--dropout", "1"], "--dropout must be in [0.0, 1.0)"),
+        (["--target", "y", "--ema", "1"], "--ema must be in [0.0, 1.0)"),
+        (["--target", "y", "--embedding", "fourier"], "Invalid value for '--embedding'"),
     ],
 )
 def test_user_errors_are_one_line(cli, regression_csv, tmp_path, args, message):

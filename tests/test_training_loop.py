@@ -136,3 +136,9 @@ def test_ema_keeps_and_validates_the_moving_average_of_the_weights():
     assert result.history.history["val_loss"][0] == pytest.approx(val_loss, rel=1e-5)
     last = (x @ steps[-1]["weight"].T).squeeze(1) + steps[-1]["bias"]
     assert val_loss != pytest.approx(torch.nn.functional.mse_loss(last, y).item(), rel=1e-3)
+
+
+def test_ema_from_the_command_line_is_saved_with_the_run(cli, regression_csv, tmp_path):
+    run = cli.train(regression_csv, "y", tmp_path / "run", "--layers 4 --epochs 2 --ema 0.9")
+    assert json.loads((run / "model.json").read_text())["train_config"]["ema"] == 0.9
+    assert cli("predict", run, regression_csv).exit_code == 0

@@ -16,6 +16,7 @@ same function from ramps and steps.
 
 from __future__ import annotations
 
+import functools
 from statistics import NormalDist
 
 import numpy as np
@@ -36,6 +37,12 @@ def fit_quantiles(present: np.ndarray) -> list[float]:
     return np.quantile(present, np.linspace(0.0, 1.0, count)).tolist()
 
 
+@functools.lru_cache(maxsize=64)  # the same few counts at every predict chunk
+def _scores(count: int) -> tuple[float, ...]:
+    normal = NormalDist()
+    return tuple(normal.inv_cdf((i + 0.5) / count) for i in range(count))
+
+
 def normal_scores(count: int) -> np.ndarray:
     """The normal score of each of ``count`` quantiles: the inverse normal CDF at the
     midpoints ``(i + 1/2) / count`` (so the ends stay finite, about +-2.7 for 256).
@@ -44,8 +51,7 @@ def normal_scores(count: int) -> np.ndarray:
         >>> normal_scores(3).round(4).tolist()
         [-0.9674, 0.0, 0.9674]
     """
-    normal = NormalDist()
-    return np.array([normal.inv_cdf((i + 0.5) / count) for i in range(count)])
+    return np.array(_scores(count))
 
 
 def quantile_normal(values: np.ndarray, quantiles: list[float] | np.ndarray) -> np.ndarray:
