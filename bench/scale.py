@@ -47,7 +47,7 @@ def scale_targets(rows: int, gflops: float, results: list, tmp: Path, run, repor
     import pandas as pd
 
     from bench.run import mlp_flops
-    from tabnet_cli.data import read_table
+    from tabnet_cli.io.tables import read_table
 
     path = tmp / "big.csv"
     n_inputs = generate(path, rows)
@@ -145,9 +145,9 @@ def growth(gflops: float) -> None:
     import torch
 
     from bench.run import mlp_flops
-    from tabnet_cli.config import ModelConfig, TrainConfig
-    from tabnet_cli.model import build_mlp
-    from tabnet_cli.train import fit
+    from tabnet_cli.fit.loop import fit
+    from tabnet_cli.nn.model import build_mlp
+    from tabnet_cli.settings.config import ModelConfig, TrainConfig
 
     def epoch_time(rows: int, width: int) -> float:
         x, y = torch.randn(rows, 95), torch.randn(rows)

@@ -82,7 +82,7 @@ def reading(data: Path, repeats: int) -> dict[str, float]:
     import pyarrow as pa
     import pyarrow.csv as pv
 
-    from tabnet_cli.data import iter_table, read_table
+    from tabnet_cli.io.tables import iter_table, read_table
 
     readers = {
         "pyarrow read_csv (whole file)": lambda: pv.read_csv(data).num_rows,

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli.artifact import load_run
-from tabnet_cli.callbacks import Callback
-from tabnet_cli.config import ArchConfig, DataConfig, RunConfig, TrainConfig
 from tabnet_cli.errors import ArtifactError, TabnetError
-from tabnet_cli.manifest import RunManifest
-from tabnet_cli.typed import SchemaError
+from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.run.manifest import RunManifest
+from tabnet_cli.run.run_dir import load_run
+from tabnet_cli.settings.config import ArchConfig, DataConfig, RunConfig, TrainConfig
+from tabnet_cli.settings.typed import SchemaError
 
 GOLDEN = Path(__file__).parent / "golden"
 V1_ARCH = ("layers", "activation", "dropout", "batchnorm")
@@ -60,8 +60,8 @@ def test_cli_defaults_come_from_the_configs(cli):
 
 
 def test_stages_prepare_once_and_train_many_times():
-    from tabnet_cli.fitting import train
-    from tabnet_cli.prepare import holdout_split, prepare, read_source
+    from tabnet_cli.fit.train import train
+    from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
 
     config = DataConfig(target="progression")
     table = read_source("sample_data/diabetes.csv", config)

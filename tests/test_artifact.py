@@ -9,8 +9,8 @@ import torch
 from conftest import assert_user_error
 from safetensors.torch import load_file, save_file
 
-from tabnet_cli.artifact import load_run
 from tabnet_cli.errors import ArtifactError
+from tabnet_cli.run.run_dir import load_run
 
 
 class CreatesMarker:

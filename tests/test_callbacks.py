@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tabnet_cli.callbacks import EarlyStopping, History
+from tabnet_cli.fit.callbacks import EarlyStopping, History
 
 
 def feed(stopper, values, monitor="val_loss"):

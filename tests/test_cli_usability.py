@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli.cli.train_cmd import describe_outcome
+from tabnet_cli.cli.train import describe_outcome
 from tabnet_cli.errors import DataError
 
 
@@ -46,10 +46,10 @@ def _interrupt(monkeypatch, target: str) -> None:
 @pytest.mark.parametrize(
     ("command", "target"),
     [
-        ("predict", "tabnet_cli.artifact.load_run"),
-        ("evaluate", "tabnet_cli.artifact.load_run"),
-        ("info", "tabnet_cli.runinfo.describe_run"),
-        ("curves", "tabnet_cli.plots.load_history"),
+        ("predict", "tabnet_cli.run.run_dir.load_run"),
+        ("evaluate", "tabnet_cli.run.run_dir.load_run"),
+        ("info", "tabnet_cli.run.info.describe_run"),
+        ("curves", "tabnet_cli.report.plots.load_history"),
     ],
 )
 def test_ctrl_c_in_any_command_is_one_line_and_exit_130(
@@ -70,7 +70,7 @@ def test_ctrl_c_that_a_reader_reports_as_malformed_csv_is_still_an_interrupt(
         except KeyboardInterrupt:  # what some parsers do with it
             raise DataError(f"{source}: malformed CSV (Error tokenizing data)") from None
 
-    monkeypatch.setattr("tabnet_cli.runner.read_source", read_source)
+    monkeypatch.setattr("tabnet_cli.jobs.train.read_source", read_source)
     result = cli.line(f"train {regression_csv} --target y --out {tmp_path}/run")
     assert (result.exit_code, result.stderr) == (130, "Interrupted\n")
     assert not (tmp_path / "run").exists()
@@ -87,7 +87,7 @@ def test_ctrl_c_that_python_could_only_report_is_delivered_again(
         CallbackHitByCtrlC()  # Python prints "Exception ignored in ..." and goes on
         time.sleep(5)  # the interrupt, delivered again, cuts this short
 
-    monkeypatch.setattr("tabnet_cli.runner.read_source", read_source)
+    monkeypatch.setattr("tabnet_cli.jobs.train.read_source", read_source)
     result = cli.line(f"train {regression_csv} --target y --out {tmp_path}/run")
     assert (result.exit_code, result.stderr) == (
         130,
@@ -197,7 +197,7 @@ def test_info_on_a_missing_run_is_one_line(cli, tmp_path):
 def test_evaluating_on_the_training_file_warns_and_hashes_only_when_sizes_match(
     cli, trained_regression, regression_csv, tmp_path, monkeypatch
 ):
-    import tabnet_cli.data
+    import tabnet_cli.io.tables
 
     result = cli("evaluate", trained_regression, regression_csv)
     assert result.exit_code == 0, result.stderr
@@ -206,7 +206,7 @@ def test_evaluating_on_the_training_file_warns_and_hashes_only_when_sizes_match(
         "figures are optimistic, the model saw these rows; evaluate on data it never saw"
     )
     hashed = []
-    monkeypatch.setattr(tabnet_cli.data, "sha256_of", lambda path: hashed.append(path))
+    monkeypatch.setattr(tabnet_cli.io.tables, "sha256_of", lambda path: hashed.append(path))
     other = tmp_path / "other.csv"
     pd.read_csv(regression_csv).head(50).to_csv(other, index=False)
     result = cli("evaluate", trained_regression, other)

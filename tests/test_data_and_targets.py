@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabnet_cli.data import iter_table, read_table, split_positions
 from tabnet_cli.errors import DataError
-from tabnet_cli.preprocess import FeatureEncoder
-from tabnet_cli.targets import TargetEncoder, infer_task
+from tabnet_cli.io.tables import iter_table, read_table, split_positions
+from tabnet_cli.prep.features import FeatureEncoder
+from tabnet_cli.prep.targets import TargetEncoder, infer_task
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -5,7 +5,7 @@ import sys
 
 import pandas as pd
 
-from tabnet_cli.cli.train_cmd import _without_nproc
+from tabnet_cli.cli.train import _without_nproc
 
 
 def test_two_processes_write_one_complete_run(regression_csv, tmp_path):

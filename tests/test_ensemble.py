@@ -18,8 +18,8 @@ def _member_outputs(run, x):
     """Each member's raw output, run through PyTorch from the saved tensors."""
     import torch
 
-    from tabnet_cli.artifact import read_manifest
-    from tabnet_cli.model import build_mlp
+    from tabnet_cli.nn.model import build_mlp
+    from tabnet_cli.run.run_dir import read_manifest
 
     manifest = read_manifest(run)
     tensors = load_file(str(run / "model.safetensors"))
@@ -44,7 +44,7 @@ def _member_outputs(run, x):
     [("binary_csv", "label"), ("multiclass_csv", "kind"), ("regression_csv", "y")],
 )
 def test_prediction_averages_the_members(cli, tmp_path, request, fixture, target):
-    from tabnet_cli.artifact import load_run
+    from tabnet_cli.run.run_dir import load_run
 
     data = request.getfixturevalue(fixture)
     run = cli.train(data, target, tmp_path / "ens", f"{FAST} --folds 3")

@@ -3,7 +3,7 @@
 import io
 import json
 
-from tabnet_cli.events import EpochEvents, JsonLines, outcome_events
+from tabnet_cli.report.events import EpochEvents, JsonLines, outcome_events
 
 
 def events_of(stderr: str) -> list[dict]:

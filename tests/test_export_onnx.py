@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_DATA, assert_user_error
 
-from tabnet_cli.artifact import load_run
-from tabnet_cli.config import ACTIVATIONS
-from tabnet_cli.data import read_table
+from tabnet_cli.io.tables import read_table
+from tabnet_cli.run.run_dir import load_run
+from tabnet_cli.settings.config import ACTIVATIONS
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from tabnet_cli.onnx_check import onnx_feed, run_onnx  # noqa: E402
+from tabnet_cli.export.onnx_check import onnx_feed, run_onnx  # noqa: E402
 
 TOLERANCE = 1e-5
 
@@ -100,7 +100,7 @@ def test_an_unseen_category_goes_to_the_other_slot(cli, tmp_path, mixed_csv):
     run = load_run(cli.train(train, "y", tmp_path / "run", "--layers 4 --epochs 2"))
     rows = pd.DataFrame({"size": [10.0] * 3, "colour": ["purple", "teal", " red"]})
     rows["shape"] = "round"
-    from tabnet_cli.onnx_export import build_model
+    from tabnet_cli.export.onnx import build_model
 
     got = run_onnx(build_model(run).SerializeToString(), onnx_feed(run, rows))["prediction"]
     assert got[0] == pytest.approx(got[1], abs=1e-12)  # both unseen: the same "other" slot

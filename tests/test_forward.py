@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from tabnet_cli.config import ACTIVATIONS, ArchConfig, ModelConfig
-from tabnet_cli.forward import NumpyMLP
-from tabnet_cli.model import build_mlp, tensor_shapes
+from tabnet_cli.nn.model import build_mlp, tensor_shapes
+from tabnet_cli.nn.numpy_forward import NumpyMLP
+from tabnet_cli.settings.config import ACTIVATIONS, ArchConfig, ModelConfig
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -62,7 +62,7 @@ print("torch" in sys.modules)
 
 
 def test_periodic_embedding_keeps_each_input_beside_its_cosines():
-    from tabnet_cli.layers import PeriodicEmbedding
+    from tabnet_cli.nn.layers import PeriodicEmbedding
 
     torch.manual_seed(0)
     layer = PeriodicEmbedding(width=3, frequencies=16, dims=4)

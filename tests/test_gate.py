@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli.gate import GATE_FAILED, failures, parse_condition
+from tabnet_cli.score.gate import GATE_FAILED, failures, parse_condition
 
 
 def model_metrics(cli, run, data) -> dict:

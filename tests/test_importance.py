@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import Cli, assert_user_error
 
-from tabnet_cli.artifact import load_run
-from tabnet_cli.importance import permutation_importance, render_importance
+from tabnet_cli.run.run_dir import load_run
+from tabnet_cli.score.importance import permutation_importance, render_importance
 
 
 @pytest.fixture(scope="module")

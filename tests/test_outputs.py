@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli import outputs
+from tabnet_cli.io import outputs
 
 TINY = "--layers 4 --epochs 1 --verbose 0"
 
@@ -52,7 +52,7 @@ def _never_read(monkeypatch) -> None:
     def read_source(*args, **kwargs):
         raise AssertionError("the data was read before the output place was checked")
 
-    monkeypatch.setattr("tabnet_cli.runner.read_source", read_source)
+    monkeypatch.setattr("tabnet_cli.jobs.train.read_source", read_source)
 
 
 def test_out_below_a_regular_file_fails_before_reading_data(
@@ -91,7 +91,7 @@ def test_full_disk_while_saving_is_one_error_and_leaves_nothing(
     def full_disk(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("tabnet_cli.artifact.write_new_file", full_disk)
+    monkeypatch.setattr("tabnet_cli.run.run_dir.write_new_file", full_disk)
     out = tmp_path / "runs" / "x"
     result = cli.line(f"train {regression_csv} --target y --out {out} {TINY}")
     assert_user_error(
@@ -214,7 +214,7 @@ def test_created_files_and_directories_follow_the_umask(cli, data_csv, tmp_path,
 KILLED_WRITER = """
 import os, sys, time
 from pathlib import Path
-from tabnet_cli.outputs import temp_name
+from tabnet_cli.io.outputs import temp_name
 where = Path(sys.argv[1])
 staging = where / temp_name("run")
 staging.mkdir()

@@ -5,7 +5,7 @@ import re
 
 from rich.console import Console
 
-from tabnet_cli.progress import KerasProgress, format_bar
+from tabnet_cli.report.progress import KerasProgress, format_bar
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.preprocess import FeatureEncoder
+from tabnet_cli.prep.features import FeatureEncoder
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab c,;\"'\né€ß?-1.5")), max_size=6)
 CELL = st.one_of(

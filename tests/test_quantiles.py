@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli.preprocess import FeatureEncoder
-from tabnet_cli.scaling import MAX_QUANTILES, fit_quantiles, normal_scores, quantile_normal
+from tabnet_cli.prep.features import FeatureEncoder
+from tabnet_cli.prep.scaling import MAX_QUANTILES, fit_quantiles, normal_scores, quantile_normal
 
 
 def test_quantiles_grow_with_the_rows_up_to_a_cap():

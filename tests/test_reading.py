@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tabnet_cli import data
-from tabnet_cli.data import iter_table, read_table
 from tabnet_cli.errors import DataError
+from tabnet_cli.io import tables as data
+from tabnet_cli.io.tables import iter_table, read_table
 
 
 def write(tmp_path, name: str, content: str | bytes):

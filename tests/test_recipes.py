@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from tabnet_cli.config import ArchConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
-from tabnet_cli.model import build_mlp
-from tabnet_cli.optim import scheduled_lr
-from tabnet_cli.preprocess import FeatureEncoder, smooth_clip
-from tabnet_cli.recipes import (
+from tabnet_cli.fit.loop import make_loss
+from tabnet_cli.fit.optim import scheduled_lr
+from tabnet_cli.nn.model import build_mlp
+from tabnet_cli.prep.features import FeatureEncoder, smooth_clip
+from tabnet_cli.settings.config import ArchConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from tabnet_cli.settings.recipes import (
     AUTO_MEMBERS,
     BAG_BUDGET,
     auto_batch_and_epochs,
@@ -21,7 +22,6 @@ from tabnet_cli.recipes import (
     resolve_data,
     resolve_training,
 )
-from tabnet_cli.train import make_loss
 
 
 def test_smooth_clip_is_the_identity_near_zero_and_bounded_by_three():

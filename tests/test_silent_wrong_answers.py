@@ -120,7 +120,7 @@ def test_extreme_outliers_are_noted_at_training(cli, regression_csv, tmp_path):
 def test_a_network_too_big_for_the_memory_is_refused_before_allocating(
     cli, regression_csv, tmp_path, monkeypatch
 ):
-    from tabnet_cli import fitting
+    from tabnet_cli.fit import train as fitting
 
     monkeypatch.setattr(fitting, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
     result = cli.line(f"train {regression_csv} --target y --layers 2048,2048 --out {tmp_path}/r")

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 from conftest import SAMPLE_DATA
 
-from tabnet_cli import csv_blocks, csv_parse, inference, table_stream
-from tabnet_cli.csv_write import write_csv
-from tabnet_cli.data import iter_table, read_table
+from tabnet_cli.io import chunks as table_stream
+from tabnet_cli.io import csv_blocks, csv_parse
+from tabnet_cli.io.csv_write import write_csv
+from tabnet_cli.io.tables import iter_table, read_table
+from tabnet_cli.score import inference
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ import pytest
 import torch
 from conftest import assert_user_error
 
-from tabnet_cli import stream_prepare
-from tabnet_cli.config import DataConfig
-from tabnet_cli.memory import parse_size
-from tabnet_cli.stream_batches import StreamedRows
-from tabnet_cli.stream_fit import RunningSums
-from tabnet_cli.stream_prepare import prepare_stream, should_stream
-from tabnet_cli.stream_source import BlockSource, read_whole, table_files
-from tabnet_cli.stream_split import BottomKSample, is_validation, unit_hash
-from tabnet_cli.train import _metric_logs
+from tabnet_cli.fit.loop import _metric_logs
+from tabnet_cli.fit.running_sums import RunningSums
+from tabnet_cli.fit.streamed_batches import StreamedRows
+from tabnet_cli.io.datasets import BlockSource, read_whole, table_files
+from tabnet_cli.prep import survey as stream_prepare
+from tabnet_cli.prep.hash_split import BottomKSample, is_validation, unit_hash
+from tabnet_cli.prep.survey import prepare_stream, should_stream
+from tabnet_cli.settings.config import DataConfig
+from tabnet_cli.system.memory import parse_size
 
 TINY_BUDGET = "--memory-budget 1KiB"  # any table is above it: training streams
 

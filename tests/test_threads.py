@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tabnet_cli import threads
+from tabnet_cli.system import threads
 
 
 @pytest.mark.parametrize(

@@ -289,7 +289,7 @@ def test_too_few_rows_for_the_split(cli, tmp_path):
 
 def _ctrl_c_in_epoch(monkeypatch, interrupted: int) -> None:
     """Makes the progress callback raise KeyboardInterrupt, as Ctrl-C does, in ``epoch``."""
-    from tabnet_cli.progress import KerasProgress
+    from tabnet_cli.report.progress import KerasProgress
 
     original = KerasProgress.on_epoch_begin
 
@@ -328,7 +328,7 @@ def test_nan_loss_after_some_epochs_keeps_the_best_and_says_so(
 ):
     import torch
 
-    from tabnet_cli.progress import KerasProgress
+    from tabnet_cli.report.progress import KerasProgress
 
     original = KerasProgress.on_epoch_end
 

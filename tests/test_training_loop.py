@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tabnet_cli.callbacks import Callback
-from tabnet_cli.config import ArchConfig, ModelConfig, RunConfig, TrainConfig
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.model import build_mlp
-from tabnet_cli.runner import train_run
-from tabnet_cli.train import fit
+from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.fit.loop import fit
+from tabnet_cli.jobs.train import train_run
+from tabnet_cli.nn.model import build_mlp
+from tabnet_cli.settings.config import ArchConfig, ModelConfig, RunConfig, TrainConfig
 
 
 def data(n=64):

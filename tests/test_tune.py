@@ -62,12 +62,12 @@ def test_first_trial_is_the_recipe_setting(cli, regression_csv, tmp_path, space)
 
 def test_ctrl_c_keeps_the_finished_trials(cli, binary_csv, tmp_path, space, monkeypatch):
     assert _tune(cli, binary_csv, "label", tmp_path, space, tmp_path / "a").exit_code == 0
-    import tabnet_cli.fitting
+    import tabnet_cli.fit.train
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tabnet_cli.fitting, "train", interrupted)
+    monkeypatch.setattr(tabnet_cli.fit.train, "train", interrupted)
     result = _tune(cli, binary_csv, "label", tmp_path, space, tmp_path / "b")
     assert result.exit_code == 130
     assert "Run again to go on" in result.stderr and not (tmp_path / "b").exists()
@@ -108,9 +108,9 @@ def test_bad_storage_is_one_line(cli, binary_csv, tmp_path, space):
 
 
 def test_the_search_space_covers_the_embedding_and_starts_from_the_recipe():
-    from tabnet_cli.config import DataConfig, RunConfig
-    from tabnet_cli.recipes import resolve_before_data
-    from tabnet_cli.search_space import DEFAULT_SPACE, recipe_values, trial_config
+    from tabnet_cli.jobs.search_space import DEFAULT_SPACE, recipe_values, trial_config
+    from tabnet_cli.settings.config import DataConfig, RunConfig
+    from tabnet_cli.settings.recipes import resolve_before_data
 
     assert DEFAULT_SPACE["embedding"].choices == ("none", "periodic")
     config = resolve_before_data(RunConfig(DataConfig(target="y")))

@@ -7,17 +7,17 @@ commands so that ``tabnet --help`` starts instantly.
 
 # importing the command modules registers their commands
 from tabnet_cli.cli import (  # noqa: F401
-    curves_cmd,
-    export_cmd,
-    info_cmd,
-    inspect_cmd,
-    score_cmd,
-    train_cmd,
+    curves,
+    export,
+    importance,
+    info,
+    score,
+    train,
 )
 from tabnet_cli.cli.app import app
 
 # isort: split
-from tabnet_cli.cli import cv_cmd, tune_cmd  # noqa: F401, E402  (model selection commands)
+from tabnet_cli.cli import cv, tune  # noqa: F401, E402  (model selection commands)
 
 
 def main() -> None:

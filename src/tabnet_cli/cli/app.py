@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.outputs import STDOUT, STDOUT_ADVICE, OutputError, write_error
+from tabnet_cli.io.outputs import STDOUT, STDOUT_ADVICE, OutputError, write_error
 
 USER_ERROR = 2
 INTERRUPTED = 130

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from tabnet_cli.config import (
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.settings.config import (
     ACTIVATIONS,
     CLIPS,
     DEVICES,
@@ -26,8 +27,7 @@ from tabnet_cli.config import (
     ArchConfig,
     RunConfig,
 )
-from tabnet_cli.errors import TabnetError
-from tabnet_cli.recipes import RECIPES
+from tabnet_cli.settings.recipes import RECIPES
 
 MODEL, FIT, STOP, DATA = "Model", "Training", "Early stopping", "Data"
 # Options that steer the command, not the run (they are not saved with the model).
@@ -109,7 +109,7 @@ def _merged(
     typed = set(values) if ctx is None else {n for n in values if _typed(ctx, n)}
     recipe, source = options.get("recipe", RunConfig.recipe), options.get("data")
     if options.get("config"):
-        from tabnet_cli.config_file import read_config
+        from tabnet_cli.settings.config_file import read_config
 
         settings = read_config(options["config"], values.get("target"))
         values = {**settings.values, **{k: v for k, v in values.items() if k in typed}}

@@ -19,9 +19,9 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
 
     Example: tabnet train data.csv --target y --log-format jsonl 2> events.jsonl
     """
-    from tabnet_cli.events import EpochEvents, JsonLines, outcome_events
-    from tabnet_cli.recipes import resolve_before_data
-    from tabnet_cli.sources import display_name
+    from tabnet_cli.io.sources import display_name
+    from tabnet_cli.report.events import EpochEvents, JsonLines, outcome_events
+    from tabnet_cli.settings.recipes import resolve_before_data
 
     events = JsonLines(sys.stderr)
     try:
@@ -45,6 +45,6 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
 
 
 def _train(data, config, out, callback, events):
-    from tabnet_cli.runner import train_run
+    from tabnet_cli.jobs.train import train_run
 
     return train_run(data, config, out, [callback], lambda m: events.emit("note", message=m))

@@ -1,0 +1,246 @@
+"""``tabnet train``: options in, one ``runner.train_run`` call, the outcome on stderr and
+the run directory's path on stdout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tabnet_cli.cli import options as o
+from tabnet_cli.cli.app import (
+    INTERRUPTED,
+    command,
+    plot_size,
+    stderr_console,
+    wants_colour,
+)
+from tabnet_cli.cli.train_events import train_with_events
+from tabnet_cli.errors import plural
+from tabnet_cli.settings.config import ArchConfig as A
+from tabnet_cli.settings.config import DataConfig as D
+from tabnet_cli.settings.config import RunConfig as R
+from tabnet_cli.settings.config import TrainConfig as T
+from tabnet_cli.system import distributed
+
+
+def _model_options(
+    layers: o.Layers = o.DEFAULT_LAYERS,
+    activation: o.Activation = A.activation,
+    dropout: o.Dropout = A.dropout,
+    batchnorm: o.BatchNorm = A.batchnorm,
+    feature_scale: o.FeatureScaleOpt = A.feature_scale,
+    zero_init_last: o.ZeroInitLast = A.zero_init_last,
+    embedding: o.Embedding = A.embedding,
+) -> None:
+    """The network's options (a template: ``train`` takes its parameters)."""
+
+
+def _fit_options(
+    loss: o.Loss = T.loss,
+    huber_delta: o.HuberDelta = T.huber_delta,
+    optimizer: o.Optimizer = T.optimizer,
+    lr: o.LearningRate = T.lr,
+    schedule: o.Schedule = T.schedule,
+    warmup: o.Warmup = T.warmup,
+    weight_decay: o.WeightDecay = T.weight_decay,
+    momentum: o.Momentum = T.momentum,
+    beta2: o.Beta2 = T.beta2,
+    label_smoothing: o.LabelSmoothing = T.label_smoothing,
+    class_weight: o.ClassWeight = T.class_weight,
+    batch_size: o.BatchSize = T.batch_size,
+    epochs: o.Epochs = T.epochs,
+    patience: o.Patience = T.patience,
+    min_delta: o.MinDelta = T.min_delta,
+    monitor: o.Monitor = T.monitor,
+    restore_best_weights: o.RestoreBest = T.restore_best_weights,
+    ema: o.Ema = T.ema,
+    seed: o.Seed = T.seed,
+    device: o.Device = T.device,
+    threads: o.Threads = T.threads,
+) -> None:
+    """The training options (a template: ``train`` takes its parameters)."""
+
+
+def _data_options(
+    validation_split: o.ValidationSplit = D.validation_split,
+    validation_data: o.ValidationData = D.validation_data,
+    folds: o.Folds = D.folds,
+    scale: o.Scale = D.scale,
+    clip: o.Clip = D.clip,
+    rank_inputs: o.RankInputs = D.rank_inputs,
+    target_scale: o.TargetScale = D.target_scale,
+    task: o.Task = D.task,
+    drop: o.Drop = "",
+    features: o.Features = "",
+    categorical: o.Categorical = "",
+    numeric: o.Numeric = "",
+    na_values: o.NaValues = "",
+    default_na: o.DefaultNa = D.default_na,
+    header: o.Header = D.header,
+    names: o.Names = "",
+    encoding: o.Encoding = D.encoding,
+    decimal: o.Decimal = D.decimal,
+    memory_budget: o.MemoryBudget = D.memory_budget,
+) -> None:
+    """The data options (a template: ``train`` takes its parameters)."""
+
+
+@command()
+@o.with_options_of(_data_options)
+@o.with_options_of(_fit_options)
+@o.with_options_of(_model_options)
+def train(
+    ctx: typer.Context,
+    data: o.Data = None,
+    target: o.Target = None,
+    config: o.ConfigPath = None,
+    recipe: o.Recipe = R.recipe,
+    out: o.Out = None,
+    verbose: o.Verbose = 1,
+    plot: o.Plot = False,
+    nproc: o.Nproc = 1,
+    log_format: o.LogFormat = "text",
+    **options: Any,
+) -> None:
+    """Train an MLP on DATA and write a run directory (path on stdout).
+
+    Example: tabnet train red-wine.csv --target quality --layers 512,512,512
+    """
+    given = {k: v for k, v in locals().items() if k != "options"}
+    _dispatch({**options, **given}, ctx)
+
+
+def _dispatch(options: dict, ctx: typer.Context) -> None:
+    """Under torchrun for --nproc, with JSON events for --log-format jsonl, or plainly."""
+    if options["nproc"] > 1 and distributed.current() is None:
+        raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
+    out, plot = options["out"], options["plot"]
+    if options["log_format"] == "jsonl":  # user errors become JSON events too: built there
+        data = options["data"] or o.command_config(options, ctx)[0]  # from a --config
+        train_with_events(data, lambda: o.command_config(options, ctx)[1], out, plot)
+        return
+    source, config = o.command_config(options, ctx)
+    run_training(source, config, out, options["verbose"], plot)
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    """The command line as typed, minus ``--nproc N`` (torchrun starts the ranks).
+
+    Example:
+        >>> _without_nproc(["train", "d.csv", "--nproc", "2", "--target=y", "--nproc=3"])
+        ['train', 'd.csv', '--target=y']
+    """
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
+
+
+def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
+    """Trains with progress on stderr; prints the run directory on stdout."""
+    from tabnet_cli.jobs.train import train_run
+    from tabnet_cli.report.progress import KerasProgress
+
+    console = stderr_console()
+
+    def notify(message: str) -> None:
+        if verbose:
+            console.file.write(f"Note: {message}\n")
+
+    try:
+        summary = train_run(data, config, out, [KerasProgress(console, verbose)], notify)
+    except KeyboardInterrupt:
+        console.file.write("Interrupted before the first epoch ended; nothing was written.\n")
+        raise typer.Exit(INTERRUPTED) from None
+    if summary.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
+        return
+    if verbose:
+        for line in describe_outcome(summary.metrics, config.train.patience):
+            console.file.write(line + "\n")
+        console.file.write(f"Run written to {summary.run_dir}\n")
+    if plot:
+        _plot_after_training(summary.run_dir, console.file)
+    print(summary.run_dir)
+    if summary.metrics["stop_reason"] == "interrupted":
+        raise typer.Exit(INTERRUPTED)  # saved, but scripts must know the run did not finish
+
+
+def _plot_after_training(run_dir: Path, stream) -> None:
+    from tabnet_cli.errors import DataError
+    from tabnet_cli.report.plots import load_history, render_curves, select_metrics
+
+    history = load_history(str(run_dir))
+    width, height = plot_size(None, None)
+    try:
+        chosen = select_metrics([history], None)
+        text = render_curves([history], chosen, width, height, colour=wants_colour(stream))
+    except DataError as exc:  # a one-epoch run: the run is saved, only the plot is skipped
+        text = f"Note: no plot: {exc}\n"
+    stream.write(text)
+
+
+def describe_outcome(metrics: dict, patience: int) -> list[str]:
+    """The end-of-training summary lines.
+
+    Example:
+        >>> describe_outcome({"epochs_run": 95, "stop_reason": "early_stopping",
+        ...     "best_epoch": 75, "monitor": "val_loss", "best_value": 0.1003,
+        ...     "restored_best_weights": True}, patience=20)
+        ['Stopped early after 95 epochs (no improvement in val_loss for 20 epochs).',
+         'Best val_loss 0.1003 at epoch 75; restored the weights of that epoch.']
+    """
+    if "members" in metrics:
+        return describe_ensemble(metrics)
+    epochs = plural(metrics["epochs_run"], "epoch")
+    reasons = {
+        "completed": f"Trained {epochs}.",
+        "early_stopping": (
+            f"Stopped early after {epochs} "
+            f"(no improvement in {metrics['monitor']} for {plural(patience, 'epoch')})."
+        ),
+        "interrupted": f"Interrupted after {plural(metrics['epochs_run'], 'complete epoch')}; "
+        "saving.",
+        "non_finite": (
+            f"Stopped after {epochs}: the loss became NaN or "
+            "infinite in the next one (try a lower --lr)."
+        ),
+    }
+    kept = (
+        "restored the weights of that epoch."
+        if metrics["restored_best_weights"]
+        else "kept the weights of the last epoch."
+    )
+    return [
+        reasons[metrics["stop_reason"]],
+        f"Best {metrics['monitor']} {metrics['best_value']:.4f} "
+        f"at epoch {metrics['best_epoch']}; {kept}",
+    ]
+
+
+def describe_ensemble(metrics: dict) -> list[str]:
+    """The summary lines of a ``--folds`` ensemble.
+
+    Example:
+        >>> describe_ensemble({"members": 2, "monitor": "val_loss", "best_value": 0.25,
+        ...     "member_runs": [{"epochs_run": 9, "kept_epoch": 7},
+        ...                     {"epochs_run": 12, "kept_epoch": 12}]})[0]
+        'Trained 2 members (epochs run 9, 12; kept 7, 12).'
+    """
+    runs = metrics["member_runs"]
+    ran = ", ".join(str(r["epochs_run"]) for r in runs)
+    kept = ", ".join(str(r["kept_epoch"]) for r in runs)
+    lines = [f"Trained {metrics['members']} members (epochs run {ran}; kept {kept})."]
+    if metrics["best_value"] is not None:
+        lines.append(
+            f"Out-of-fold {metrics['monitor']} {metrics['best_value']:.4f} "
+            "(each row scored by the member that did not train on it)."
+        )
+    return lines

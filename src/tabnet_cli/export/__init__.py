@@ -1,0 +1,2 @@
+"""Exporting a run: the ONNX graph and its check against the NumPy forward pass.
+"""

@@ -1,0 +1,225 @@
+"""The training stage: ``train(Prepared, ArchConfig, TrainConfig, callbacks) -> Fitted``.
+
+Builds the network for the prepared matrices, moves them to the device and runs the loop
+(``train.fit``). It knows nothing of files: the same stage serves a single run, each fold
+of a cross-validation and each trial of a search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.fit.loop import FitResult, fit, select_device
+from tabnet_cli.nn.model import weight_count
+from tabnet_cli.prep.class_weights import class_weights
+from tabnet_cli.prep.prepare import Prepared
+from tabnet_cli.settings.config import ArchConfig, ModelConfig, TrainConfig
+from tabnet_cli.system.distributed import Rank
+from tabnet_cli.system.memory import available_memory
+
+
+@dataclass
+class Fitted:
+    """A trained network (on the CPU) and how its training went."""
+
+    model: nn.Module
+    model_config: ModelConfig
+    train_config: TrainConfig  # with the loss resolved
+    result: FitResult
+
+
+def monitors(task: str) -> list[str]:
+    """The quantities a task records, i.e. what ``--monitor`` may name.
+
+    Example:
+        >>> monitors("binary")
+        ['loss', 'accuracy', 'val_loss', 'val_accuracy']
+    """
+    names = ["loss"] + (["mae", "mse"] if task == "regression" else ["accuracy"])
+    return names + [f"val_{n}" for n in names]
+
+
+def resolve(config: TrainConfig, prepared: Prepared) -> TrainConfig:
+    """``config`` with the task's loss in place of ``auto``; refuses a monitor the task
+    does not record.
+
+    Example:
+        >>> class P: task, loss = "binary", "bce"
+        >>> P.targets = type("T", (), {"classes_": [0, 1], "baseline_": [0.5, 0.5]})
+        >>> resolve(TrainConfig(), P).loss
+        'bce'
+    """
+    if config.monitor not in monitors(prepared.task):
+        raise TabnetError(
+            f"--monitor {config.monitor} is not recorded for a {prepared.task} task; "
+            f"choose one of {', '.join(monitors(prepared.task))}"
+        )
+    loss_weights(config, prepared)  # a bad --class-weight is an error before training
+    return replace(config, loss=prepared.loss if config.loss == "auto" else config.loss)
+
+
+def loss_weights(config: TrainConfig, prepared: Prepared):
+    """The class weights of ``--class-weight`` for the prepared classes (or ``None``)."""
+    targets = prepared.targets
+    return class_weights(config.class_weight, prepared.task, targets.classes_, targets.baseline_)
+
+
+def train(
+    prepared: Prepared,
+    arch: ArchConfig,
+    config: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+    device: torch.device | None = None,
+    rank: Rank | None = None,
+) -> Fitted:
+    """Trains a new network on ``prepared``; the returned model lives on the CPU. With a
+    ``rank`` (under torchrun), trains on that rank's shard of the rows with DDP.
+
+    Example:
+        >>> from tabnet_cli.settings.config import DataConfig
+        >>> from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+        >>> data = DataConfig(target="progression")
+        >>> table = read_source("sample_data/diabetes.csv", data)
+        >>> prepared = prepare(table, holdout_split(table, data, 0), data)
+        >>> fitted = train(prepared, ArchConfig(layers=(8,)), TrainConfig(epochs=2))
+        >>> fitted.result.epochs_run, fitted.train_config.loss, fitted.train_config.threads
+        (2, 'mae', 1)
+    """
+    config = resolve(config, prepared)
+    device = device or select_device(config.device)
+    model_config = model_config_for(prepared, arch)
+    torch.manual_seed(config.seed)
+    model = _build(model_config, device)
+    # the count used is saved as the setting: results can differ in the last bits between
+    # thread counts, and a rerun from the saved config must reproduce the run
+    config = replace(config, threads=_set_threads(model_config, config, device))
+    net, fit_config, reduce = _data_parallel(model, config, device, rank)
+    weights = loss_weights(config, prepared)
+    if prepared.stream is not None:
+        from tabnet_cli.fit.streamed_batches import StreamedRows
+
+        train_rows = valid_rows = StreamedRows(prepared, device)
+    else:
+        train_rows = _tensors(prepared.x_train, prepared.y_train, device, rank)
+        valid_rows = _tensors(prepared.x_valid, prepared.y_valid, device, rank)
+    result = fit(
+        net,
+        train_rows,
+        valid_rows,
+        fit_config,
+        prepared.task,
+        target_spread=prepared.targets.spread_,
+        callbacks=list(callbacks),
+        reduce=reduce,
+        class_weights=None if weights is None else weights.tolist(),
+    )
+    result.extra["threads"] = config.threads
+    _refuse_no_epoch(result)
+    return Fitted(model.cpu(), model_config, config, result)
+
+
+def _data_parallel(model: nn.Module, config: TrainConfig, device: torch.device, rank):
+    """The module, config and metric reduction ``fit`` uses: as given alone; under
+    torchrun, DDP (gradients averaged) with the per-rank share of the batch."""
+    if rank is None:
+        return model, config, None
+    from torch.nn.parallel import DistributedDataParallel
+
+    from tabnet_cli.system.distributed import reduce_means
+
+    net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    # the global batch stays --batch-size, so an epoch has as many steps as alone
+    return net, replace(config, batch_size=max(1, config.batch_size // rank.world)), reduce_means
+
+
+def _refuse_no_epoch(result: FitResult) -> None:
+    """Nothing to save when not one epoch completed: Ctrl-C, or a loss that blew up."""
+    if result.epochs_run > 0:
+        return
+    if result.stop_reason == "interrupted":
+        raise KeyboardInterrupt
+    raise TabnetError(
+        "the loss became NaN or infinite in epoch 1; nothing was saved. "
+        "Try a lower --lr, --scale standard or --target-scale standard"
+    )
+
+
+def _build(model_config: ModelConfig, device: torch.device) -> nn.Module:
+    from tabnet_cli.nn.model import build_mlp
+
+    check_memory(model_config, device)
+    return build_mlp(model_config).to(device)
+
+
+def check_memory(model_config: ModelConfig, device: torch.device) -> None:
+    """Refuses a network too big for the memory, before allocating it: Linux hands out
+    memory it does not have, and the process would be killed while initialising the
+    weights instead of failing."""
+    weights = weight_count(model_config)
+    # float32 weights, gradients, two Adam moments and the best epoch's copy
+    needed, free = weights * 4 * 5, available_memory()
+    if device.type == "cpu" and free is not None and needed > free:
+        raise TabnetError(
+            f"a network of {weights:,} weights needs about {needed / 2**30:.1f} GiB to train, "
+            f"more than the {free / 2**30:.1f} GiB available; use smaller --layers"
+        )
+
+
+def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
+    """The network's shape for these matrices."""
+    return ModelConfig(
+        n_inputs=prepared.features.n_features, n_outputs=prepared.targets.n_outputs, arch=arch
+    )
+
+
+def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):
+    if rank is not None:
+        from tabnet_cli.system.distributed import shard
+
+        rows = shard(np.arange(len(x)), rank)
+        x, y = x[rows], y[rows]
+    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+
+
+def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:
+    """Sets PyTorch's CPU threads for this run's steps (see threads.py); 0 on a GPU."""
+    from tabnet_cli.system.threads import choose_threads
+
+    if device.type != "cpu":
+        return 0
+    threads = choose_threads(config.batch_size * weight_count(model_config), config.threads)
+    torch.set_num_threads(threads)
+    return threads
+
+
+def summarize(fitted: Fitted, prepared: Prepared) -> dict[str, Any]:
+    """``metrics.json``: the best and kept epochs, why training stopped, timings."""
+    result, config = fitted.result, fitted.train_config
+    history, stopper = result.history, result.early_stopping
+    kept = stopper.best_epoch if stopper.restored else history.epochs[-1]
+    row = history.epochs.index(kept)
+    best_row = history.epochs.index(stopper.best_epoch) if stopper.best_epoch else row
+    return {
+        "best_epoch": stopper.best_epoch,
+        "kept_epoch": kept,
+        "epochs_run": result.epochs_run,
+        "stop_reason": result.stop_reason,
+        "restored_best_weights": stopper.restored,
+        "monitor": config.monitor,
+        "best_value": stopper.best,
+        "train_seconds": round(result.seconds, 4),
+        "seconds_per_epoch": round(result.seconds / max(result.epochs_run, 1), 6),
+        "threads": result.extra.get("threads", 0),
+        "train_rows": prepared.provenance.train_rows,
+        "validation_rows": prepared.provenance.validation_rows,
+        "best": {k: v[best_row] for k, v in history.history.items()},
+        "kept": {k: v[row] for k, v in history.history.items()},
+    }

@@ -1,0 +1,193 @@
+"""Training data read block by block: a parquet file, a CSV, or a directory or glob of them.
+
+A source is a list of :class:`Block` s: one per parquet row group (found with
+``pyarrow.dataset``, so blocks can be visited in any order) and one per CSV file (read
+front to back in chunks by ``data.iter_table``, the reader ``predict`` uses, so cells
+are cleaned the same way). Each block yields DataFrames of at most ``CHUNK_ROWS`` rows,
+and nothing holds more than one chunk of the raw table at a time.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tabnet_cli.errors import DataError, short_list
+from tabnet_cli.io.chunks import parquet_chunks
+from tabnet_cli.io.csv_parse import first_line
+from tabnet_cli.io.tables import ReadOptions, iter_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHUNK_ROWS = 65536  # rows per chunk handed to preprocessing: about 5 MB per 10 columns
+TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+# in-memory training holds the parsed table (float64 per number) next to the float32
+# matrices and the parser's buffers: about this many times the table's raw size
+IN_MEMORY_FACTOR = 3.0
+DEFAULT_READ = ReadOptions()
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of reading: a parquet row group, or a whole CSV file (``row_group`` None)."""
+
+    path: str
+    row_group: int | None = None
+    rows: int | None = None  # known from parquet metadata; CSV rows are counted when read
+    bytes: int = 0  # a parquet row group's uncompressed size
+
+
+def is_dataset(source: str) -> bool:
+    """True for a directory or a glob pattern, which name several files.
+
+    Example:
+        >>> is_dataset("data/part-*.parquet"), is_dataset("data.csv")
+        (True, False)
+    """
+    return any(mark in source for mark in "*?[") or Path(source).is_dir()
+
+
+def table_files(source: str) -> list[str]:
+    """The files a source names, sorted: itself, the files of a directory (recursively,
+    skipping hidden and ``_``-prefixed ones such as Spark's ``_SUCCESS``) or a glob's
+    matches. All must be parquet, or all CSV-like.
+
+    Example:
+        >>> table_files("sample_data/diabetes.csv")
+        ['sample_data/diabetes.csv']
+    """
+    if not is_dataset(source):
+        if not Path(source).is_file():
+            raise DataError(f"{source}: no such file; check the path")
+        return [source]
+    if Path(source).is_dir():
+        found = [
+            str(path)
+            for path in Path(source).rglob("*")
+            if path.is_file()
+            and path.name.lower().endswith(TABLE_SUFFIXES)
+            and not any(part.startswith((".", "_")) for part in path.relative_to(source).parts)
+        ]
+    else:
+        found = [path for path in glob.glob(source, recursive=True) if Path(path).is_file()]
+    if not found:
+        raise DataError(f"{source} names no table files (.parquet, .csv, .csv.gz, .tsv)")
+    kinds = {path.lower().endswith(".parquet") for path in found}
+    if len(kinds) > 1:
+        raise DataError(f"{source} mixes parquet and CSV files; give one kind")
+    return sorted(found)
+
+
+def read_whole(source: str, options: ReadOptions = DEFAULT_READ) -> pd.DataFrame:
+    """Every row of a directory or glob of table files, as one DataFrame.
+
+    Example:
+        >>> read_whole("sample_data/diab*.csv").shape
+        (442, 11)
+    """
+    import pandas as pd
+
+    blocks = BlockSource.open(source, options)
+    chunks = [chunk for index in range(len(blocks.blocks)) for chunk in blocks.read(index)]
+    return pd.concat(chunks, ignore_index=True)
+
+
+def iter_source(source: str, chunk_rows: int, options: ReadOptions = DEFAULT_READ):
+    """``data.iter_table`` for a file or stdin, and for a directory or glob its files'
+    chunks one file after the other (sorted by name): what ``predict`` reads.
+
+    Example:
+        >>> sum(len(chunk) for chunk in iter_source("sample_data/diab*.csv", 100))
+        442
+    """
+    if source == "-" or not is_dataset(source):
+        yield from iter_table(source, chunk_rows, options)
+        return
+    for path in table_files(source):
+        yield from iter_table(path, chunk_rows, options)
+
+
+class BlockSource:
+    """The blocks of one source and how to read them.
+
+    Example:
+        >>> source = BlockSource.open("sample_data/diabetes.csv")
+        >>> len(source.blocks), sum(len(chunk) for chunk in source.read(0))
+        (1, 442)
+    """
+
+    def __init__(self, name: str, blocks: list[Block], options: ReadOptions):
+        self.name, self.blocks, self.options = name, blocks, options
+        self._columns: list[str] | None = None
+
+    @classmethod
+    def open(cls, source: str, options: ReadOptions = DEFAULT_READ) -> BlockSource:
+        files = table_files(source)
+        if files[0].lower().endswith(".parquet"):
+            return cls(source, _parquet_blocks(files), options)
+        return cls(source, [Block(path) for path in files], options)
+
+    @property
+    def is_parquet(self) -> bool:
+        return self.blocks[0].row_group is not None
+
+    def table_bytes(self) -> int:
+        """The table's size as stored, uncompressed for parquet (an estimate for gzip)."""
+        if self.is_parquet:
+            return sum(block.bytes for block in self.blocks)
+        files = {block.path for block in self.blocks}
+        return sum(os.stat(p).st_size * (4 if p.endswith(".gz") else 1) for p in files)
+
+    def in_memory_bytes(self) -> int:
+        """About the memory in-memory training would need for this table."""
+        return int(self.table_bytes() * IN_MEMORY_FACTOR)
+
+    def read(self, index: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The chunks of block ``index`` in file order (all columns, or ``columns``)."""
+        block = self.blocks[index]
+        if block.row_group is None:
+            chunks = iter_table(block.path, CHUNK_ROWS, self.options)
+        else:
+            chunks = parquet_chunks(
+                block.path, CHUNK_ROWS, self.options, [block.row_group], columns
+            )
+        for chunk in chunks:
+            chunk.columns = [str(c).strip() for c in chunk.columns]
+            self._check_columns(list(chunk.columns), block.path, columns)
+            yield chunk if columns is None else chunk[columns]
+
+    def _check_columns(self, names: list[str], path: str, wanted: list[str] | None) -> None:
+        """Every file of a source has the columns of the first one (or those ``wanted``)."""
+        if wanted is None and self._columns is None:
+            self._columns = names
+        expected = self._columns if wanted is None else wanted
+        if wanted is None and set(names) != set(expected) or not set(expected) <= set(names):
+            raise DataError(
+                f"{path} has other columns than {self.blocks[0].path}: "
+                f"{short_list(sorted(set(names) ^ set(expected)))}; "
+                "give files with the same columns"
+            )
+
+
+def _parquet_blocks(files: list[str]) -> list[Block]:
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    blocks = []
+    for path in files:
+        try:
+            fragment = next(iter(ds.dataset(path, format="parquet").get_fragments()))
+            for group in fragment.row_groups:
+                blocks.append(Block(path, group.id, group.num_rows, group.total_byte_size))
+        except pa.ArrowCancelled:
+            raise KeyboardInterrupt from None
+        except (pa.ArrowException, OSError, StopIteration) as exc:
+            raise DataError(f"{path}: cannot read parquet ({first_line(exc)})") from None
+    if not blocks or not sum(block.rows or 0 for block in blocks):
+        raise DataError(f"{files[0]} holds no rows")
+    return blocks

@@ -1,0 +1,265 @@
+"""``train_run``: the whole ``tabnet train`` job, from a file to a saved run directory.
+
+read_source -> holdout_split -> prepare (data stage) -> train (fitting stage) -> save_run.
+Messages for the user go through ``notify``; nothing prints.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tabnet_cli import __version__
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.io.outputs import prepare_directory, remove_empty_dirs
+from tabnet_cli.io.sources import STDIN
+from tabnet_cli.prep.prepare import Prepared, holdout_split, prepare, read_source
+from tabnet_cli.run.manifest import Preprocessing, RunManifest
+from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir, save_run
+from tabnet_cli.settings.config import RunConfig
+from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
+from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
+from tabnet_cli.system import distributed
+
+if TYPE_CHECKING:
+    from tabnet_cli.fit.train import Fitted
+
+
+@dataclass
+class TrainSummary:
+    """What the CLI tells the user after training."""
+
+    run_dir: Path | None  # None in the ranks of a data-parallel run that do not write
+    metrics: dict[str, Any]
+
+
+RUNS = Path("runs")  # where runs go without --out
+
+
+def default_run_dir(data: str, root: Path = RUNS) -> Path:
+    """``runs/<file stem>``, numbered when taken.
+
+    Example:
+        >>> default_run_dir("data/red-wine.csv", Path("/nonexistent"))
+        PosixPath('/nonexistent/red-wine')
+        >>> default_run_dir("exports/part-*.parquet", Path("/nonexistent"))
+        PosixPath('/nonexistent/exports')
+    """
+    from tabnet_cli.io.datasets import is_dataset
+
+    path = Path(data)
+    if data != STDIN and is_dataset(data) and not path.is_dir():  # a glob: its folder's name
+        path = Path(os.path.dirname(re.split(r"[*?[]", data, maxsplit=1)[0]))
+    stem = "stdin" if data == STDIN else path.name.split(".")[0] or "run"
+    return next_free_run_dir(root, stem)
+
+
+def train_run(
+    source: str,
+    config: RunConfig,
+    out_dir: Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    notify: Callable[[str], None] = lambda message: None,
+) -> TrainSummary:
+    """Trains a model on ``source`` and writes its run directory; returns where and how.
+    The output place is checked first, so a read-only or full disk fails before any work.
+
+    Example:
+        >>> summary = train_run("sample_data/diabetes.csv", RunConfig.from_options(
+        ...     {"target": "progression", "epochs": 2}), Path("/tmp/run"))  # doctest: +SKIP
+    """
+    if out_dir is not None and out_dir.exists():
+        raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    place = out_dir.parent if out_dir is not None else RUNS
+    created = prepare_directory(place, OUT_ADVICE, shown=out_dir or place)
+    try:
+        if config.data.folds > 1:
+            from tabnet_cli.jobs.ensemble import train_ensemble
+
+            _refuse_streaming(source, config, "--folds")
+
+            run_dir = out_dir or default_run_dir(source)
+            return train_ensemble(source, config, run_dir, callbacks, notify)
+        return _train_and_save(source, config, out_dir, callbacks, notify)
+    except BaseException:
+        remove_empty_dirs(created)  # a failed run leaves no trace, not even its parents
+        raise
+
+
+def _train_and_save(
+    source: str,
+    config: RunConfig,
+    out_dir: Path | None,
+    callbacks: Sequence[Callback],
+    notify: Callable[[str], None],
+) -> TrainSummary:
+    config = resolve_data(config)
+    prepared = _prepared(source, config)
+    rows = prepared.provenance.train_rows + prepared.provenance.validation_rows
+    single = prepared.stream is not None or distributed.current() is not None or source == STDIN
+    members = 1 if single else bagged_members(config, rows)
+    if members > 1 and _can_bag(prepared, members):
+        from tabnet_cli.jobs.ensemble import train_ensemble
+
+        del prepared
+        bagged = replace(config, data=replace(config.data, folds=members))
+        run_dir = out_dir or default_run_dir(source)
+        return train_ensemble(source, bagged, run_dir, callbacks, notify, keep_partial=True)
+    config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
+    gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
+    # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
+    # of a run, and it need not carry the library.
+    from tabnet_cli.fit.loop import select_device
+    from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
+
+    train_config = resolve(config.train, prepared)
+    device = select_device(train_config.device)
+    rank = distributed.current()
+    if rank is not None:
+        device = _rank_device(device, rank)
+        distributed.start(rank, device)
+        if not rank.is_main:  # one voice: rank 0 prints and writes
+            callbacks, notify = (), _silent
+    check_memory(model_config_for(prepared, config.arch), device)
+    for message in prepared.notices:  # only once the input is known to be usable
+        notify(message)
+    try:
+        fitted = train(prepared, config.arch, train_config, callbacks, device, rank)
+    finally:
+        distributed.stop()
+    if rank is not None and not rank.is_main:
+        from tabnet_cli.fit.train import summarize
+
+        return TrainSummary(None, summarize(fitted, prepared))
+    run_dir = out_dir or default_run_dir(source)
+    return TrainSummary(run_dir, write_run(run_dir, source, prepared, fitted, config))
+
+
+def _prepared(source: str, config: RunConfig) -> Prepared:
+    """The data stage: in memory, or streamed when the data exceed --memory-budget."""
+    from tabnet_cli.prep.survey import prepare_stream, should_stream
+
+    streamed, reason = should_stream(source, config.data)
+    if streamed:
+        if distributed.current() is not None:
+            raise _streaming_refused(source, config, "--nproc (torchrun)")
+        prepared = prepare_stream(source, config.data, config.train.seed, config.train.loss)
+        prepared.notices.insert(0, reason)  # said once the data are known to be usable
+        return prepared
+    table = read_source(source, config.data)
+    split = holdout_split(table, config.data, config.train.seed)
+    return prepare(table, split, config.data, config.train.loss)
+
+
+def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
+    """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
+    streaming rather than run out of memory."""
+    from tabnet_cli.prep.survey import should_stream
+
+    if should_stream(source, config.data)[0]:
+        raise _streaming_refused(source, config, what)
+
+
+def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError:
+    from tabnet_cli.system.memory import format_size, memory_budget
+
+    return TabnetError(
+        f"{source} needs more than the --memory-budget of "
+        f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
+        "does not stream yet; train without it, or raise --memory-budget if the memory allows"
+    )
+
+
+def _can_bag(prepared: Prepared, members: int) -> bool:
+    """Whether every class has a row in each of ``members`` folds (always for a
+    regression): the recipe trains a single network otherwise."""
+    import numpy as np
+
+    if prepared.task == "regression":
+        return True
+    # class codes: float 0/1 for a binary target, int64 indices for a multiclass one
+    _, counts = np.unique(np.concatenate([prepared.y_train, prepared.y_valid]), return_counts=True)
+    return bool(counts.min() >= members)
+
+
+def write_run(
+    run_dir: Path, source: str, prepared: Prepared, fitted: Fitted, config: RunConfig
+) -> dict[str, Any]:
+    """Saves a fitted model as a run directory (with its ``config.toml``); returns the
+    run's metrics."""
+    from tabnet_cli.fit.train import summarize
+
+    size = os.stat(source).st_size if os.path.isfile(source) else None  # not stdin, globs
+    metrics = summarize(fitted, prepared)
+    manifest = build_manifest(prepared, fitted, config, size)
+    history = fitted.result.history
+    files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, fitted), source)}
+    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics, files)
+    return metrics
+
+
+def resolved_config(config: RunConfig, prepared: Prepared, fitted: Fitted) -> RunConfig:
+    """The settings the run used: the task and the loss decided, for ``config.toml``."""
+    data = replace(config.data, task=prepared.task)
+    return replace(config, data=data, train=fitted.train_config)
+
+
+def _silent(message: str) -> None:
+    """The notices of ranks other than 0, which rank 0 already prints."""
+
+
+def _rank_device(device, rank: distributed.Rank):
+    """One GPU per local rank; CPUs are shared."""
+    import torch
+
+    return torch.device("cuda", rank.local_rank) if device.type == "cuda" else device
+
+
+def build_manifest(
+    prepared: Prepared, fitted: Fitted, config: RunConfig, size: int | None = None
+) -> RunManifest:
+    """The typed ``model.json`` of a trained run (validated like a loaded one); ``size``
+    is the training file's byte count, which lets ``evaluate`` spot that file cheaply."""
+    from tabnet_cli.run.manifest import FeatureState, TargetState
+    from tabnet_cli.settings.typed import build
+
+    preprocessing = Preprocessing(
+        features=build(FeatureState, prepared.features.state(), "features"),
+        target=build(TargetState, prepared.targets.state(), "target"),
+    )
+    return RunManifest(
+        task=prepared.task,  # type: ignore[arg-type]
+        target=config.data.target,
+        model=fitted.model_config,
+        preprocessing=preprocessing,
+        schema=prepared.schema,
+        data_config=config.data,
+        train_config=fitted.train_config,
+        data=replace(prepared.provenance, size=size),
+        recipe=config.recipe,  # type: ignore[arg-type]
+        explicit=config.explicit,
+        versions=_versions(),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+
+
+def _versions() -> dict[str, str]:
+    """Library versions, read from package metadata (importing scikit-learn only to ask
+    its version would cost ~70 MB and a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"tabnet": __version__, "python": platform.python_version()}
+    for package in ("torch", "numpy", "pandas", "scikit-learn", "safetensors", "pyarrow"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found

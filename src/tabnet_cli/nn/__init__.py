@@ -1,0 +1,2 @@
+"""The network: PyTorch layers and model, and the NumPy forward pass used for inference.
+"""

@@ -1,0 +1,129 @@
+"""Inference without PyTorch: the saved MLP evaluated with NumPy, layer by layer.
+
+``tabnet predict`` and ``tabnet evaluate`` load weights with safetensors' NumPy reader and
+run this forward pass, so they start in a fraction of the time ``import torch`` takes and
+use less memory. Tests check it against the PyTorch modules for every layer kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tabnet_cli.nn.model import layer_plan
+from tabnet_cli.settings.config import ModelConfig
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+BATCHNORM_EPS = 1e-5  # PyTorch's BatchNorm1d default
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # exact GELU, as torch.nn.GELU() computes it
+
+    return (0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))).astype(np.float32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+
+
+ACTIVATIONS = {
+    "relu": lambda x: np.maximum(x, 0, dtype=np.float32),
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "gelu": _gelu,
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))).astype(np.float32),
+    "selu": lambda x: (
+        _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+    ).astype(np.float32),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x).astype(np.float32),
+    "silu": lambda x: (x * _sigmoid(x)).astype(np.float32),
+    "mish": lambda x: (x * np.tanh(np.logaddexp(0, x))).astype(np.float32),
+    "linear": lambda x: x,
+}
+
+
+_RELU = ACTIVATIONS["relu"]
+
+
+class PeriodicNumpy:
+    """``layers.PeriodicEmbedding`` in NumPy: each input x becomes x and the mixtures of
+    ``cos(2 pi (f x + p))``, flattened input by input.
+
+    Example:
+        >>> w = {"0.frequency": np.zeros((1, 2), np.float32),
+        ...      "0.phase": np.zeros((1, 2), np.float32),
+        ...      "0.weight": np.ones((1, 2, 1), np.float32),
+        ...      "0.bias": np.zeros((1, 1), np.float32)}
+        >>> PeriodicNumpy(w, "0")(np.array([[5.0]], np.float32)).tolist()
+        [[5.0, 2.0]]
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], index: str):
+        self.frequency = weights[f"{index}.frequency"]
+        self.phase = weights[f"{index}.phase"]
+        self.weight = weights[f"{index}.weight"]
+        self.bias = weights[f"{index}.bias"]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        angle = x[:, :, None] * self.frequency + self.phase
+        waves = np.cos(np.float32(2 * np.pi) * angle)
+        # per input f: (rows, k) @ (k, d), as one batched product over the inputs
+        mixed = np.matmul(waves.transpose(1, 0, 2), self.weight).transpose(1, 0, 2)
+        mixed += self.bias
+        out = np.concatenate([x[:, :, None], mixed], axis=2)
+        return out.reshape(len(x), -1).astype(np.float32, copy=False)
+
+
+class NumpyMLP:
+    """Runs a model config with its weights (name -> array) in evaluation mode: dropout
+    off, batch normalization with its running statistics.
+
+    Example:
+        >>> from tabnet_cli.settings.config import ArchConfig
+        >>> config = ModelConfig(n_inputs=2, n_outputs=1, arch=ArchConfig(layers=()))
+        >>> net = NumpyMLP(config, {"0.weight": np.array([[1.0, 2.0]], np.float32),
+        ...                         "0.bias": np.array([0.5], np.float32)})
+        >>> net(np.array([[1.0, 1.0]], np.float32)).tolist()
+        [[3.5]]
+    """
+
+    def __init__(self, config: ModelConfig, weights: dict[str, np.ndarray]):
+        self.steps = []
+        for index, kind, details in layer_plan(config):
+            if kind == "linear":
+                matrix = np.ascontiguousarray(weights[f"{index}.weight"].T)
+                self.steps.append(("linear", matrix, weights[f"{index}.bias"]))
+            elif kind == "scale":
+                self.steps.append(("multiply", weights[f"{index}.weight"], None))
+            elif kind == "periodic":
+                self.steps.append(("periodic", PeriodicNumpy(weights, index), None))
+            elif kind == "batchnorm":
+                scale = weights[f"{index}.weight"] / np.sqrt(
+                    weights[f"{index}.running_var"] + BATCHNORM_EPS
+                )
+                shift = weights[f"{index}.bias"] - weights[f"{index}.running_mean"] * scale
+                self.steps.append(("affine", scale.astype(np.float32), shift.astype(np.float32)))
+            elif kind == "activation":
+                self.steps.append(("activation", ACTIVATIONS[details["name"]], None))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        # Each product makes a new array; the bias and ReLU then work in it in place: the
+        # same values as ``out @ w + b``, without a second array of a chunk's activations
+        # (64 MB at 65536 rows x 256, 20% of the forward time when allocated every time).
+        out = np.asarray(x, dtype=np.float32)
+        for kind, first, second in self.steps:
+            if kind in ("linear", "affine"):
+                out = out @ first if kind == "linear" else out * first
+                if out.dtype == second.dtype:
+                    out += second
+                else:
+                    out = out + second
+            elif kind == "multiply":
+                out = out * first
+            elif kind == "periodic":
+                out = first(out)
+            elif first is _RELU and out is not x and out.dtype == np.float32:
+                np.maximum(out, 0, out=out)
+            else:
+                out = first(out)
+        return out

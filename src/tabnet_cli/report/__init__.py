@@ -1,0 +1,2 @@
+"""Showing what happens: progress bars and logs, JSON events, tables and terminal plots.
+"""

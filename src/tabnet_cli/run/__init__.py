@@ -1,0 +1,2 @@
+"""A run directory: the typed manifest, saving and loading runs, and what info shows of them.
+"""

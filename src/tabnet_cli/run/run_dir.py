@@ -1,0 +1,264 @@
+"""Run directories: save atomically, load strictly. No pickle anywhere.
+
+A run directory holds ``model.safetensors`` (weights), ``model.json`` (architecture,
+preprocessing, labels, schema, config, versions), ``history.csv`` and ``metrics.json``.
+It is written in a hidden temporary directory beside the target and renamed into place,
+so a failure or Ctrl-C never leaves a half-written run. Loading checks the format
+version, every tensor's name, shape, dtype and finiteness, and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tabnet_cli.errors import ArtifactError
+from tabnet_cli.io.outputs import (
+    create_file,
+    prepare_directory,
+    remove_stale_temps,
+    temp_name,
+    write_error,
+)
+from tabnet_cli.run.manifest import FORMAT, RunManifest
+
+WEIGHTS, MANIFEST, HISTORY, METRICS = (
+    "model.safetensors",
+    "model.json",
+    "history.csv",
+    "metrics.json",
+)
+OUT_ADVICE = "choose another --out"
+
+
+def next_free_run_dir(root: Path, name: str) -> Path:
+    """``runs/NAME``, or ``runs/NAME-2``, ``-3``... when taken: never overwrite a run.
+
+    Example:
+        >>> next_free_run_dir(Path("/nonexistent/runs"), "wine")
+        PosixPath('/nonexistent/runs/wine')
+    """
+    candidate, n = root / name, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{name}-{n}"
+    return candidate
+
+
+def history_columns(history: dict[str, list[float]]) -> list[str]:
+    """``epoch, loss, val_loss``, then each metric followed by its ``val_`` twin.
+
+    Example:
+        >>> history_columns({"loss": [], "mae": [], "val_loss": [], "val_mae": []})
+        ['epoch', 'loss', 'val_loss', 'mae', 'val_mae']
+    """
+    metrics = [k for k in history if not k.startswith("val_") and k != "loss"]
+    columns = ["epoch", "loss", "val_loss"]
+    for metric in metrics:
+        columns += [metric] + ([f"val_{metric}"] if f"val_{metric}" in history else [])
+    return columns
+
+
+def save_run(
+    out_dir: Path,
+    model,
+    manifest: RunManifest,
+    epochs: list[int],
+    history: dict[str, list[float]],
+    metrics: dict[str, Any],
+    extra_files: dict[str, str] | None = None,
+) -> Path:
+    """Writes the four files (and ``extra_files``, name -> text, such as ``config.toml``)
+    into ``out_dir`` atomically; refuses an existing ``out_dir``. A failed write (full
+    disk, read-only place) is one ``OutputError`` and leaves nothing.
+
+    Example:
+        >>> save_run(Path("/proc/runs/x"), None, None, [], {}, {})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.io.outputs.OutputError: cannot write /proc/runs/x: ...; choose another --out
+    """
+    from safetensors.torch import save
+
+    if out_dir.exists():
+        raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
+    prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
+    remove_stale_temps(out_dir.parent)  # left by runs that were killed while saving
+    staging = out_dir.parent / temp_name(out_dir.name)
+    try:
+        os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        write_new_file(staging / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
+        write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
+        write_new_file(staging / METRICS, _json_bytes(metrics))
+        write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
+        for name, text in (extra_files or {}).items():
+            write_new_file(staging / name, text.encode("utf-8"))
+        os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise
+        if out_dir.exists():
+            raise ArtifactError(f"{out_dir} appeared while saving; choose another --out") from None
+        raise write_error(out_dir, exc, OUT_ADVICE) from None
+    return out_dir
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Writes a file that must not exist yet (mode 0666 less the umask)."""
+    with open(create_file(path), "wb") as handle:
+        handle.write(data)
+
+
+def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
+    """``history.csv``: one row per epoch, every value written exactly (``repr``).
+
+    Example:
+        >>> history_csv([1], {"loss": [0.5], "val_loss": [0.25]})
+        'epoch,loss,val_loss\\r\\n1,0.5,0.25\\r\\n'
+    """
+    columns = history_columns(history)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # csv's own \r\n line ends, as runs have always had
+    writer.writerow(columns)
+    for i, epoch in enumerate(epochs):
+        writer.writerow([epoch] + [repr(history[c][i]) for c in columns[1:]])
+    return buffer.getvalue()
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n").encode()
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (a metric that overflowed float32) become JSON ``null``.
+
+    Example:
+        >>> json_safe({"val_mse": float("inf"), "best": [1.5, float("nan")]})
+        {'val_mse': None, 'best': [1.5, None]}
+    """
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+@dataclass
+class LoadedRun:
+    """A model rebuilt from a run directory, ready for inference."""
+
+    path: Path
+    manifest: RunManifest
+    model: Any  # forward.NumpyMLP
+    features: Any  # preprocess.FeatureEncoder
+    target: Any  # targets.TargetEncoder
+
+    @property
+    def task(self) -> str:
+        return self.manifest.task
+
+    @property
+    def target_name(self) -> str:
+        return self.manifest.target
+
+    @property
+    def loss(self) -> str:
+        return self.manifest.train_config.loss
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Rebuilds model and preprocessing from ``model.json`` + ``model.safetensors`` alone.
+    The model is a NumPy forward pass: loading and inference never import PyTorch.
+
+    Example:
+        >>> load_run("does/not/exist")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.ArtifactError: does/not/exist: no such run directory; give a directory ...
+    """
+    from tabnet_cli.nn.model import tensor_shapes
+    from tabnet_cli.nn.numpy_forward import NumpyMLP
+    from tabnet_cli.prep.features import FeatureEncoder
+    from tabnet_cli.prep.targets import TargetEncoder
+
+    run = Path(path)
+    if not run.is_dir():
+        raise ArtifactError(
+            f"{path}: no such run directory; give a directory written by tabnet train"
+        )
+    manifest = read_manifest(run)
+    preprocessing = asdict(manifest.preprocessing)
+    features = FeatureEncoder.from_state(preprocessing["features"])
+    target = TargetEncoder.from_state(preprocessing["target"])
+    if manifest.ensemble is not None:  # several networks in one weights file
+        from tabnet_cli.jobs.ensemble import load_members
+
+        return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
+    weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
+    return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
+
+
+def read_manifest(run: Path) -> RunManifest:
+    """``model.json``, checked strictly against the typed manifest."""
+    from tabnet_cli.settings.typed import SchemaError
+
+    path = run / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; {run} is not a tabnet run directory")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc})") from None
+    try:
+        return RunManifest.from_json(data)
+    except SchemaError as exc:
+        message = str(exc)
+        if message.startswith(("is ", "has ")):  # about the whole file
+            raise ArtifactError(f"{path} {message}") from None
+        raise ArtifactError(
+            f"{path}: {message}; the run is damaged or was edited by hand: retrain it"
+        ) from None
+
+
+def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict:
+    """Loads safetensors weights as NumPy arrays and checks every name, shape, dtype and
+    value against what the architecture needs."""
+    import numpy as np
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; the run directory is incomplete")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise ArtifactError(
+            f"{path} is not a valid safetensors file ({str(exc).splitlines()[0][:120]})"
+        ) from None
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ArtifactError(
+            f"{path} does not match the architecture in model.json "
+            f"(missing tensors: {missing[:5]}, unexpected: {extra[:5]})"
+        )
+    for name, (shape, dtype) in expected.items():
+        tensor = tensors[name]
+        if tensor.shape != shape or tensor.dtype != np.dtype(dtype):
+            raise ArtifactError(
+                f"{path}: tensor {name!r} has shape {tensor.shape} {tensor.dtype}, "
+                f"the architecture needs {shape} {dtype}"
+            )
+        if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
+            raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
+    return tensors

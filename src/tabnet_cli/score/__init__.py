@@ -1,0 +1,2 @@
+"""Using a trained run: inference, metrics, the quality gate and feature importance.
+"""

@@ -1,0 +1,313 @@
+"""Typed, frozen configuration: the one source of every default and every check.
+
+The CLI takes its option defaults from these classes, a saved ``model.json`` is rebuilt
+into them, and each validates itself on construction, so an option, a config file and a
+manifest get the same checks and the same one-line messages (nanoGPT's ``GPTConfig``
+idea: no globals, the config travels with the model).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from tabnet_cli.errors import TabnetError
+from tabnet_cli.prep.class_weights import parse_class_weight
+
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "silu",
+    "mish",
+    "linear",
+)
+LOSSES = ("auto", "mae", "mse", "huber", "bce", "crossentropy")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCALES = ("minmax", "standard", "robust", "none")  # of the target
+FEATURE_SCALES = (*SCALES, "quantile")
+CLIPS = ("none", "smooth")
+TASKS = ("auto", "regression", "binary", "multiclass")
+DEVICES = ("auto", "cpu", "cuda")
+SCHEDULES = ("constant", "cosine")
+MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
+EMBEDDINGS = ("none", "periodic")
+MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
+
+
+class ConfigError(TabnetError, ValueError):
+    """A setting out of range or not among its choices, named as its command-line option."""
+
+
+def option(name: str) -> str:
+    """The command-line spelling of a config field.
+
+    Example:
+        >>> option("min_delta")
+        '--min-delta'
+    """
+    return "--" + name.replace("_", "-")
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{option(name)} {value!r} is not one of: {', '.join(choices)}")
+
+
+def check_range(name: str, value: float, low: float, high: float, closed: str = "") -> None:
+    """Raises unless ``low < value < high``; ``closed`` may hold "low" and/or "high" to
+    include an end. NaN is always out of range.
+
+    Example:
+        >>> check_range("dropout", float("nan"), 0, 1, closed="low")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.settings.config.ConfigError: --dropout must be in [0, 1), got nan
+    """
+    above = value >= low if "low" in closed else value > low
+    below = value <= high if "high" in closed else value < high
+    if not (above and below) or math.isnan(value):
+        left, right = "[" if "low" in closed else "(", "]" if "high" in closed else ")"
+        shown = "inf" if high == math.inf else high
+        raise ConfigError(f"{option(name)} must be in {left}{low}, {shown}{right}, got {value}")
+
+
+class _Config:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str | None = None):
+        """Builds the config from a dict, strictly: unknown fields, wrong types and bad
+        values are refused (``typed.SchemaError``).
+
+        Example:
+            >>> ArchConfig.from_dict({"layers": [64, 32]}).layers
+            (64, 32)
+        """
+        from tabnet_cli.settings.typed import build
+
+        return build(cls, data, where or cls.__name__)
+
+
+@dataclass(frozen=True)
+class ArchConfig(_Config):
+    """The network: an optional learnable per-input scale, Dense layers of ``layers``
+    widths, each followed by optional batch normalization, the activation and optional
+    dropout, then the output layer.
+
+    Example:
+        >>> ArchConfig(layers=(512, 512, 512)).activation
+        'relu'
+    """
+
+    layers: tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+    dropout: float = 0.0
+    batchnorm: bool = False
+    feature_scale: bool = False  # a learnable scale per input before the first layer
+    zero_init_last: bool = False  # the output layer starts at zero (RealMLP, TabM)
+    embedding: str = "none"  # "periodic": each input becomes 4 learned periodic features
+
+    def __post_init__(self) -> None:
+        if any(width < 1 for width in self.layers):
+            raise ConfigError(f"--layers must be positive widths, got {self.layers}")
+        if any(width > MAX_WIDTH for width in self.layers):
+            raise ConfigError(f"--layers widths above {MAX_WIDTH} are not supported")
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("embedding", self.embedding, EMBEDDINGS)
+        check_range("dropout", self.dropout, 0.0, 1.0, closed="low")
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Config):
+    """Everything that shapes the saved network: input and output widths and the stack.
+
+    Example:
+        >>> ModelConfig(n_inputs=11, n_outputs=1, arch=ArchConfig(layers=(4,))).arch.layers
+        (4,)
+    """
+
+    n_inputs: int
+    n_outputs: int
+    arch: ArchConfig = field(default_factory=ArchConfig)
+
+    def __post_init__(self) -> None:
+        if self.n_inputs < 1 or self.n_outputs < 1:
+            shape = f"{self.n_inputs} inputs, {self.n_outputs} outputs"
+            raise ConfigError(f"a model needs inputs and outputs, not {shape}")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """How to fit: loss, optimizer, batches, early stopping, seed and device. ``loss``
+    ``auto`` is resolved from the task before training; runs store the resolved one.
+
+    Example:
+        >>> TrainConfig().monitor
+        'val_loss'
+    """
+
+    loss: str = "auto"
+    huber_delta: float = 1.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    schedule: str = "constant"  # cosine: from lr down to 0 over the epochs, after warm-up
+    warmup: float = 0.0  # share of all steps spent raising the learning rate from 0
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    beta2: float = 0.999  # Adam's second-moment decay; 0.95 adapts faster (RealMLP)
+    label_smoothing: float = 0.0
+    class_weight: str = "none"  # balanced, or label=weight pairs (class_weights.py)
+    batch_size: int = 64
+    epochs: int = 200
+    patience: int = 20
+    min_delta: float = 0.0
+    monitor: str = "val_loss"
+    restore_best_weights: bool = True
+    ema: float = 0.0  # decay of the weights' moving average per step; 0 = none
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # CPU threads per step; 0 = from the step's work and the free cores
+
+    def __post_init__(self) -> None:
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_range("warmup", self.warmup, 0.0, 1.0, closed="low")
+        check_range("beta2", self.beta2, 0.0, 1.0)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, closed="low")
+        check_range("huber_delta", self.huber_delta, 0.0, math.inf)
+        check_range("lr", self.lr, 0.0, math.inf)
+        check_range("weight_decay", self.weight_decay, 0.0, math.inf, closed="low")
+        check_range("momentum", self.momentum, 0.0, 1.0, closed="low")
+        check_range("min_delta", self.min_delta, 0.0, math.inf, closed="low")
+        check_range("ema", self.ema, 0.0, 1.0, closed="low")
+        check_range("batch_size", self.batch_size, 1, math.inf, closed="low")
+        check_range("epochs", self.epochs, 1, math.inf, closed="low")
+        check_range("patience", self.patience, 0, math.inf, closed="low")
+        check_range("seed", self.seed, 0, MAX_SEED, closed="low high")
+        check_range("threads", self.threads, 0, 4096, closed="low high")
+        try:
+            parse_class_weight(self.class_weight)
+        except ValueError as exc:
+            raise ConfigError(f"--class-weight {self.class_weight!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class DataConfig(_Config):
+    """Which columns, how they are read, split and scaled.
+
+    Example:
+        >>> DataConfig(target="quality").validation_split
+        0.2
+    """
+
+    target: str
+    task: str = "auto"
+    scale: str = "standard"
+    clip: str = "none"
+    rank_inputs: bool = False  # each numeric column's quantile score as a second input
+    target_scale: str = "standard"
+    validation_split: float = 0.2
+    validation_data: str | None = None
+    folds: int = 1  # K >= 2: a bagged ensemble of K members, each validated on its fold
+    drop: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    # how files are read (data.ReadOptions), for training and for predict alike
+    na_values: tuple[str, ...] = ()
+    default_na: bool = True  # pandas' markers (NA, N/A, null...) and "?" count as missing
+    header: bool = True  # False: the first line is data, columns are V1..Vn
+    names: tuple[str, ...] = ()  # column names for a file without a header line
+    encoding: str = "utf-8"  # utf-8 accepts a BOM; a UTF-16 BOM is detected
+    decimal: str = "."
+    # above this, training streams the data instead of holding it (stream_prepare.py)
+    memory_budget: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not self.target.strip():
+            raise ConfigError("--target must name a column")
+        if self.memory_budget != "auto":
+            from tabnet_cli.system.memory import parse_size
+
+            try:
+                parse_size(self.memory_budget)
+            except ValueError as exc:
+                raise ConfigError(f"--memory-budget {exc}") from None
+        self.read_options()  # the reading options check themselves
+        check_choice("task", self.task, TASKS)
+        check_choice("scale", self.scale, FEATURE_SCALES)
+        check_choice("clip", self.clip, CLIPS)
+        if self.rank_inputs and self.scale == "quantile":
+            raise ConfigError(
+                "--rank-inputs with --scale quantile would give each column's rank twice; "
+                "use one of them"
+            )
+        check_choice("target_scale", self.target_scale, SCALES)
+        check_range("validation_split", self.validation_split, 0.0, 1.0)
+        check_range("folds", self.folds, 1, math.inf, closed="low")
+        if self.folds > 1 and self.validation_data:
+            raise ConfigError("--folds validates each member on its fold: drop --validation-data")
+
+    def read_options(self):
+        """The ``data.ReadOptions`` for files of this run.
+
+        Example:
+            >>> DataConfig(target="y", header=False).read_options().header
+            False
+        """
+        from tabnet_cli.io.tables import ReadOptions
+
+        return ReadOptions(
+            na_values=self.na_values,
+            default_na=self.default_na,
+            header=self.header,
+            names=self.names,
+            encoding=self.encoding,
+            decimal=self.decimal,
+        )
+
+
+@dataclass(frozen=True)
+class RunConfig(_Config):
+    """Every setting of a training run, in three sections, with the recipe that fills
+    the settings not listed in ``explicit`` (see ``recipes.py``).
+
+    Example:
+        >>> config = RunConfig.from_options({"target": "y", "lr": 0.01, "layers": (8,)})
+        >>> config.train.lr, config.explicit
+        (0.01, ('layers', 'lr', 'target'))
+    """
+
+    data: DataConfig
+    arch: ArchConfig = field(default_factory=ArchConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    recipe: str = "auto"
+    explicit: tuple[str, ...] = ()  # settings the user gave, which the recipe leaves alone
+
+    @classmethod
+    def from_options(
+        cls, options: dict[str, Any], recipe: str = "auto", explicit: tuple[str, ...] | None = None
+    ) -> RunConfig:
+        """Distributes flat option values (``lr``, ``layers``...) to their sections;
+        ``explicit`` defaults to every option given. A name that belongs to no section is
+        a bug in the caller."""
+        sections = {"data": DataConfig, "arch": ArchConfig, "train": TrainConfig}
+        names = {key: {f.name for f in fields(kind)} for key, kind in sections.items()}
+        unknown = set(options) - set().union(*names.values())
+        if unknown:
+            raise TypeError(f"not a run setting: {', '.join(sorted(unknown))}")
+        built = {
+            key: kind(**{k: v for k, v in options.items() if k in names[key]})
+            for key, kind in sections.items()
+        }
+        given = sorted(options) if explicit is None else sorted(explicit)
+        return cls(**built, recipe=recipe, explicit=tuple(given))

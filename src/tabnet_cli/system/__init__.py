@@ -1,0 +1,2 @@
+"""The machine: CPU threads, memory, and torchrun's distributed processes.
+"""
