@@ -40,7 +40,7 @@ def test_cv_table_and_stratified_folds(cli, multiclass_csv):
 
 
 def test_no_fold_scaler_saw_its_test_rows(cli, regression_csv, tmp_path):
-    from tabnet_cli.jobs.cv import fold_splits
+    from tabnet_cli.jobs.folds import fold_splits
     from tabnet_cli.prep.prepare import read_source
     from tabnet_cli.settings.config import DataConfig
 

@@ -1,2 +1,1 @@
-"""Exporting a run: the ONNX graph and its check against the NumPy forward pass.
-"""
+"""Exporting a run: the ONNX graph and its check against the NumPy forward pass."""

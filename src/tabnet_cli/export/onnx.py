@@ -224,7 +224,7 @@ def _categorical_part(graph: Graph, spec: dict) -> str:
 def _raw_outputs(graph: Graph, run: LoadedRun, x: str) -> str:
     """The network's raw outputs [N, n_outputs]; for a bagged ensemble, every member's,
     combined as ``ensemble.EnsembleMLP`` does (in float64)."""
-    from tabnet_cli.jobs.ensemble import member_prefix
+    from tabnet_cli.nn.ensemble import member_prefix
 
     weights = _weights(run)
     if run.manifest.ensemble is None:
@@ -275,7 +275,7 @@ def _softplus(graph: Graph, x: str) -> str:
 def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
     """The run's tensors as NumPy arrays (read and checked as ``load_run`` does); an
     ensemble's under their member prefixes."""
-    from tabnet_cli.jobs.ensemble import member_prefix
+    from tabnet_cli.nn.ensemble import member_prefix
     from tabnet_cli.nn.model import tensor_shapes
     from tabnet_cli.run.run_dir import WEIGHTS, read_weights
 

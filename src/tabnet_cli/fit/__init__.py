@@ -1,2 +1,1 @@
-"""Fitting a network: the loop, its batches, losses, epoch metrics, callbacks and optimizers.
-"""
+"""Fitting a network: the loop, its batches, losses, epoch metrics, callbacks and optimizers."""

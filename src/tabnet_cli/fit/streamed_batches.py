@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from tabnet_cli.prep.survey import StreamPlan, rows_held
+from tabnet_cli.prep.survey import rows_held
+from tabnet_cli.prep.types import StreamPlan
 
 VALID_BATCH_ROWS = 8192
 

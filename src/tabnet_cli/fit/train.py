@@ -20,7 +20,7 @@ from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.loop import FitResult, fit, select_device
 from tabnet_cli.nn.model import weight_count
 from tabnet_cli.prep.class_weights import class_weights
-from tabnet_cli.prep.prepare import Prepared
+from tabnet_cli.prep.types import Prepared
 from tabnet_cli.settings.config import ArchConfig, ModelConfig, TrainConfig
 from tabnet_cli.system.distributed import Rank
 from tabnet_cli.system.memory import available_memory

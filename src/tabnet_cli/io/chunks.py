@@ -25,25 +25,26 @@ from tabnet_cli.io.csv_blocks import (
 )
 from tabnet_cli.io.csv_format import sniff_format
 from tabnet_cli.io.csv_parse import READ_ERRORS, arrow_setup, pandas_errors, pandas_options
+from tabnet_cli.io.opening import open_source, peek, shape_frame
+from tabnet_cli.io.parquet import parquet_columns, parquet_errors
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tabnet_cli.io.tables import ReadOptions
+    from tabnet_cli.io.read_options import ReadOptions
 
 
 def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[pd.DataFrame]:
     """Shaped chunks of a CSV (or ``-``) of at most ``chunk_rows`` rows.
 
     Example:
-        >>> from tabnet_cli.io.tables import ReadOptions
+        >>> from tabnet_cli.io.read_options import ReadOptions
         >>> [len(c) for c in csv_chunks("sample_data/diabetes.csv", 400, ReadOptions())]
         [400, 42]
     """
-    from tabnet_cli.io.tables import _open_source, _peek, _shape
 
-    name, stream = _open_source(source)
-    head, stream = _peek(name, stream)
+    name, stream = open_source(source)
+    head, stream = peek(name, stream)
     given = 0
     try:
         form = sniff_format(name, head, options)
@@ -57,16 +58,16 @@ def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[p
                 for table in rechunk(blocks, chunk_rows):
                     frame = table.to_pandas(split_blocks=True)
                     del table
-                    frame = _shape(frame, name, form, options)
+                    frame = shape_frame(frame, name, form, options)
                     given += len(frame)
                     yield frame
                 return
             except (Unsafe, *READ_ERRORS):  # damaged gzip: pandas' reading says so
                 stream.close()  # pandas reads the file again, from its start
-                name, stream = _open_source(source)
-                head, stream = _peek(name, stream)
+                name, stream = open_source(source)
+                head, stream = peek(name, stream)
         for frame in _pandas_chunks(stream, name, form, options, chunk_rows, given):
-            yield _shape(frame, name, form, options)
+            yield shape_frame(frame, name, form, options)
     finally:
         stream.close()  # stdin itself stays open
 
@@ -105,9 +106,7 @@ def parquet_chunks(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tabnet_cli.io.tables import _open_source, _shape, parquet_columns, parquet_errors
-
-    name, stream = _open_source(source)
+    name, stream = open_source(source)
     with parquet_errors(name), stream:
         parquet = pq.ParquetFile(stream)
         plain, nested = parquet_columns(parquet, name)
@@ -121,4 +120,4 @@ def parquet_chunks(
         )
         for batch in batches:
             frame = pa.Table.from_batches([batch]).to_pandas()
-            yield _shape(frame, name, None, options)
+            yield shape_frame(frame, name, None, options)

@@ -2,7 +2,7 @@
 separator (``,`` ``;`` tab ``|`` or runs of spaces), first record and missing-value markers.
 
 Example:
-    >>> from tabnet_cli.io.tables import ReadOptions
+    >>> from tabnet_cli.io.read_options import ReadOptions
     >>> form = sniff_format("f.csv", b"a;b\\n1,5;2\\n", ReadOptions())
     >>> form.sep, form.encoding
     (';', 'utf-8-sig')
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from tabnet_cli.errors import DataError, short_list
 
 if TYPE_CHECKING:
-    from tabnet_cli.io.tables import ReadOptions
+    from tabnet_cli.io.read_options import ReadOptions
 
 # Markers read as missing on top of pandas' defaults: UCI files use a lone "?".
 EXTRA_NA_VALUES = ("?",)

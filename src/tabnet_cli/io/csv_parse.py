@@ -23,7 +23,7 @@ from tabnet_cli.io.csv_format import WHITESPACE, CsvFormat, encoding_advice
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tabnet_cli.io.tables import ReadOptions
+    from tabnet_cli.io.read_options import ReadOptions
 
 STREAM_BYTES = 256 << 20  # files larger than this are parsed block by block
 TRUE_VALUES = ("True", "TRUE", "true")  # pandas' booleans; pyarrow's would add "1"

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from tabnet_cli.errors import DataError, short_list
 from tabnet_cli.io.chunks import parquet_chunks
 from tabnet_cli.io.csv_parse import first_line
-from tabnet_cli.io.tables import ReadOptions, iter_table
+from tabnet_cli.io.read_options import DEFAULT_READ, ReadOptions
+from tabnet_cli.io.tables import iter_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +30,6 @@ TABLE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".tx
 # in-memory training holds the parsed table (float64 per number) next to the float32
 # matrices and the parser's buffers: about this many times the table's raw size
 IN_MEMORY_FACTOR = 3.0
-DEFAULT_READ = ReadOptions()
 
 
 @dataclass(frozen=True)

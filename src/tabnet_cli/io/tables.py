@@ -8,189 +8,25 @@ in :mod:`tabnet_cli.io.csv_parse`.
 
 from __future__ import annotations
 
-import codecs
 import difflib
-import io
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tabnet_cli.errors import DataError, short_list
-from tabnet_cli.io.csv_format import SNIFF_BYTES, CsvFormat, refuse_duplicates, sniff_format
+from tabnet_cli.io.csv_format import sniff_format
 from tabnet_cli.io.csv_parse import (
-    READ_ERRORS,
-    clean_cells,
-    damaged,
-    first_line,
     pandas_errors,
     pandas_options,
     read_with_arrow,
-    refuse_decimal_commas,
 )
-from tabnet_cli.settings.config import DataConfig
+from tabnet_cli.io.opening import open_source, peek, shape_frame
+from tabnet_cli.io.parquet import read_parquet
+from tabnet_cli.io.read_options import DEFAULT_READ, ReadOptions
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read a CSV, saved with a run so ``predict`` reads new files the same way.
-    Each field is one command-line option: ``--na-values``, ``--no-default-na`` (only blanks
-    and ``na_values`` are missing), ``--no-header`` (columns ``V1..Vn``), ``--names`` (the
-    first line is data), ``--encoding`` (``utf-8`` accepts a BOM), ``--decimal``.
-
-    Example:
-        >>> ReadOptions(names=["x", "y"], decimal=",").to_dict()["names"]
-        ['x', 'y']
-        >>> ReadOptions.from_dict({"encoding": "latin-1", "header": False}).header
-        False
-    """
-
-    # the defaults are DataConfig's, the one source of every default
-    na_values: tuple[str, ...] = DataConfig.na_values
-    default_na: bool = DataConfig.default_na
-    header: bool = DataConfig.header
-    names: tuple[str, ...] = DataConfig.names
-    encoding: str = DataConfig.encoding
-    decimal: str = DataConfig.decimal
-
-    def __post_init__(self) -> None:
-        for key in ("na_values", "names"):
-            value = getattr(self, key)
-            value = tuple(value) if isinstance(value, list) else value  # as JSON gives it
-            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-                raise TypeError(f"read option {key} must be a list of strings, not {value!r}")
-            object.__setattr__(self, key, value)
-        for key, kind in (("default_na", bool), ("header", bool), ("encoding", str)):
-            if not isinstance(getattr(self, key), kind):
-                raise TypeError(f"read option {key} must be a {kind.__name__}")
-        if not isinstance(self.decimal, str):
-            raise TypeError("read option decimal must be a str")
-        object.__setattr__(self, "names", tuple(name.strip() for name in self.names))
-        _check_read_options(self)
-
-    def to_dict(self) -> dict:
-        """Plain JSON values (lists for tuples)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ReadOptions:
-        """The options ``to_dict`` gave; unknown keys or wrong types raise ValueError."""
-        if not isinstance(data, dict):
-            raise ValueError(f"read options must be a JSON object, not {type(data).__name__}")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown read option(s): {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except (TypeError, DataError) as exc:
-            raise ValueError(str(exc)) from None
-
-
-def _jsonable(value):
-    return list(value) if isinstance(value, tuple) else value
-
-
-def _check_read_options(options: ReadOptions) -> None:
-    """Values a user can get wrong on the command line: one DataError naming the option."""
-    try:
-        known = codecs.lookup(options.encoding)._is_text_encoding  # not "hex" or "zlib"
-    except LookupError:
-        known = False
-    if not known:
-        raise DataError(
-            f"unknown --encoding {options.encoding!r}; use e.g. utf-8, latin-1, cp1252 or utf-16"
-        )
-    mark = options.decimal
-    if len(mark) != 1 or mark.isalnum() or mark.isspace() or mark in "\"'+-":
-        raise DataError(f"--decimal must be one mark such as . or , (got {mark!r})")
-    if "" in options.names:
-        raise DataError("--names has an empty name; give one name per column, e.g. a,b,y")
-    repeated = sorted({name for name in options.names if options.names.count(name) > 1})
-    if repeated:
-        raise DataError(f"--names repeats {short_list(repeated)}; give each column its own name")
-
-
-def _open_source(source: str) -> tuple[str, BinaryIO]:
-    """Opens a path or ``-`` (stdin) as a binary stream; returns (display name, stream)."""
-    if source == "-":
-        return "<stdin>", sys.stdin.buffer
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"{source}: no such file; check the path")
-    if path.is_dir():
-        raise DataError(f"{source} is a directory; give a CSV or parquet file")
-    return source, path.open("rb")
-
-
-def _peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
-    """Reads the first bytes to sniff, returning a stream that still yields everything."""
-    owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)
-    if name.endswith(".gz"):
-        import gzip
-
-        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        owned.insert(0, stream)
-    try:
-        head = stream.read(SNIFF_BYTES)
-    except READ_ERRORS as exc:
-        for handle in owned:
-            handle.close()
-        raise DataError(damaged(name, exc)) from None
-    rest = io.BufferedReader(_Chain(head, stream, owned))  # type: ignore[arg-type]
-    return head, rest
-
-
-class _Chain(io.RawIOBase):
-    """A raw stream that replays already-read bytes, then continues with the source."""
-
-    def __init__(self, head: bytes, tail: BinaryIO, owned: list):
-        self._head = head
-        self._tail = tail
-        self._owned = owned
-
-    def close(self) -> None:
-        if not self.closed:
-            for handle in self._owned:
-                if handle is not sys.stdin.buffer:
-                    handle.close()
-        super().close()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._tail.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _shape(
-    frame: pd.DataFrame, name: str, form: CsvFormat | None, options: ReadOptions
-) -> pd.DataFrame:
-    """Column names as the user sees them (stripped; ``Unnamed: 3`` for an empty one, as
-    pandas names it, whichever parser read the file; ``V1..Vn`` without a header), then
-    cleaned cells for a CSV (``form``)."""
-    if not options.header and not options.names and form is not None:
-        frame.columns = [f"V{i + 1}" for i in range(frame.shape[1])]
-    frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
-    refuse_duplicates(list(frame.columns), name)
-    if form is not None:
-        frame = clean_cells(frame, form.markers, options.decimal)
-        if options.decimal == "." and form.sep != ",":
-            refuse_decimal_commas(frame, name)
-    return frame
 
 
 def _is_index_column(frame: pd.DataFrame) -> bool:
@@ -210,7 +46,7 @@ def _is_index_column(frame: pd.DataFrame) -> bool:
 
 
 def read_table(
-    source: str, options: ReadOptions = ReadOptions(), notices: list[str] | None = None
+    source: str, options: ReadOptions = DEFAULT_READ, notices: list[str] | None = None
 ) -> pd.DataFrame:
     """Reads a CSV/TSV (optionally gzipped), parquet file or ``-`` (stdin) into a DataFrame.
 
@@ -223,11 +59,11 @@ def read_table(
         >>> read_table("sample_data/diabetes.csv", ReadOptions(header=False)).columns[0]
         'V1'
     """
-    name, stream = _open_source(source)
+    name, stream = open_source(source)
     if name.endswith(".parquet"):
-        frame = _shape(_read_parquet(name, stream, notices), name, None, options)
+        frame = shape_frame(read_parquet(name, stream, notices), name, None, options)
     else:
-        head, stream = _peek(name, stream)
+        head, stream = peek(name, stream)
         try:
             form = sniff_format(name, head, options)
             frame = read_with_arrow(source, form, options) if source != "-" else None
@@ -238,7 +74,7 @@ def read_table(
                     frame = pd.read_csv(stream, **pandas_options(form, options))
         finally:
             stream.close()  # stdin itself stays open
-        frame = _shape(frame, name, form, options)
+        frame = shape_frame(frame, name, form, options)
     if _is_index_column(frame):
         frame = frame.iloc[:, 1:]
         if notices is not None:
@@ -248,56 +84,8 @@ def read_table(
     return frame
 
 
-def parquet_columns(parquet, name: str) -> tuple[list[str], list[str]]:
-    """(plain, nested) column names of a ``pyarrow.parquet.ParquetFile``; lists, structs
-    and maps are not model inputs, and a file of nothing else is an error."""
-    import pyarrow as pa
-
-    schema = parquet.schema_arrow
-    nested = [f.name for f in schema if pa.types.is_nested(f.type)]
-    plain = [f.name for f in schema if not pa.types.is_nested(f.type)]
-    if nested and not plain:
-        raise DataError(
-            f"{name} has only nested columns (lists, structs or maps): "
-            f"{short_list(nested)}; give a table with plain columns"
-        )
-    return plain, nested
-
-
-@contextmanager
-def parquet_errors(name: str):
-    """A broken parquet file is one DataError line; pyarrow's Ctrl-C stays a Ctrl-C."""
-    import pyarrow as pa
-
-    try:
-        yield
-    except DataError:
-        raise
-    except pa.ArrowCancelled:  # pyarrow's form of Ctrl-C: keep it one
-        raise KeyboardInterrupt from None
-    except Exception as exc:  # pyarrow and pandas raise many types for a broken file
-        raise DataError(f"{name}: cannot read parquet ({first_line(exc)})") from None
-
-
-def _read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
-    """Reads the columns a model can use: lists, structs and maps are left out, named."""
-    import pyarrow.parquet as pq
-
-    with parquet_errors(name), stream:
-        parquet = pq.ParquetFile(stream)
-        plain, nested = parquet_columns(parquet, name)
-        table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
-        frame = table.to_pandas()
-    if nested and notices is not None:
-        notices.append(
-            f"ignored nested column(s) in {name} (lists, structs and maps are not model "
-            f"inputs): {short_list(nested)}"
-        )
-    return frame
-
-
 def iter_table(
-    source: str, chunk_rows: int, options: ReadOptions = ReadOptions()
+    source: str, chunk_rows: int, options: ReadOptions = DEFAULT_READ
 ) -> Iterator[pd.DataFrame]:
     """Yields a table in chunks of at most ``chunk_rows`` rows, so memory stays bounded
     whatever the file size (CSV parsed by pyarrow on every core a few blocks ahead,

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tabnet_cli.errors import DataError, TabnetError
+from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
-from tabnet_cli.prep.prepare import Split, Table, prepare, read_source
-from tabnet_cli.settings.config import ConfigError, DataConfig, RunConfig
+from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
+from tabnet_cli.prep.prepare import prepare, read_source
+from tabnet_cli.prep.types import Split, Table
+from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
 if TYPE_CHECKING:
     from tabnet_cli.fit.train import Fitted
-    from tabnet_cli.prep.prepare import Prepared
+    from tabnet_cli.prep.types import Prepared
 
 
 @dataclass
@@ -73,56 +75,6 @@ class CvResult:
         }
 
 
-def fold_splits(table: Table, config: DataConfig, loss: str, folds: int, seed: int) -> list[Split]:
-    """K (training rows, test rows) splits of the table: stratified by class for a
-    classification target, shuffled with ``seed``.
-
-    Example:
-        >>> import pandas as pd
-        >>> table = Table("t.csv", pd.DataFrame({"y": ["a", "b"] * 5, "x": range(10)}))
-        >>> splits = fold_splits(table, DataConfig(target="y"), "auto", 5, 0)
-        >>> [len(s.valid_rows) for s in splits], sorted(np.concatenate([s.valid_rows
-        ...     for s in splits]).tolist()) == list(range(10))
-        ([2, 2, 2, 2, 2], True)
-    """
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    from tabnet_cli.prep.targets import infer_task, label_key
-
-    refuse_validation_file(config)
-    target = table.frame[config.target]
-    rows = len(target)
-    if folds < 2 or folds > rows // 2:
-        raise ConfigError(f"--folds must be in [2, {rows // 2}] for {rows} rows, got {folds}")
-    zeros = np.zeros(rows)
-    if infer_task(target, loss, config.task) == "regression":
-        pairs = KFold(folds, shuffle=True, random_state=seed).split(zeros)
-    else:
-        labels = np.array([label_key(v) for v in target.tolist()])
-        names, counts = np.unique(labels, return_counts=True)
-        if counts.min() < folds:
-            rare = str(names[counts.argmin()])
-            raise DataError(
-                f"class {rare!r} of target {config.target!r} has {counts.min()} row(s), "
-                f"fewer than --folds {folds}: every fold needs one; use fewer folds"
-            )
-        pairs = StratifiedKFold(folds, shuffle=True, random_state=seed).split(zeros, labels)
-    return [Split(train, test) for train, test in pairs]
-
-
-def refuse_validation_file(config: DataConfig) -> None:
-    """Each fold is validated on the training file's rows: a validation file is a mistake.
-
-    Example:
-        >>> refuse_validation_file(DataConfig(target="y", validation_data="v.csv"))
-        Traceback (most recent call last):
-        ...
-        tabnet_cli.settings.config.ConfigError: folds validate on the training file's rows: drop ...
-    """
-    if config.validation_data:
-        raise ConfigError("folds validate on the training file's rows: drop --validation-data")
-
-
 def cross_validate(
     source: str,
     config: RunConfig,
@@ -168,7 +120,7 @@ def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, An
         raise KeyboardInterrupt  # Ctrl-C ends the whole cross-validation, not one fold
     metrics = fold_metrics(table, split, prepared, fitted, config)
     if fold_dir is not None:
-        from tabnet_cli.jobs.train import write_run
+        from tabnet_cli.run.save import write_run
 
         write_run(fold_dir, table.source, prepared, fitted, config)
     stopper = fitted.result.early_stopping
@@ -187,9 +139,9 @@ def fold_metrics(
 ) -> dict[str, float | None]:
     """``tabnet evaluate``'s metrics of a fitted model on the split's validation rows,
     computed by the NumPy forward pass that a saved run uses."""
-    from tabnet_cli.jobs.train import build_manifest
     from tabnet_cli.nn.numpy_forward import NumpyMLP
     from tabnet_cli.run.run_dir import LoadedRun
+    from tabnet_cli.run.save import build_manifest
     from tabnet_cli.score.metrics import score
 
     weights = {k: v.detach().cpu().numpy() for k, v in fitted.model.state_dict().items()}

@@ -22,86 +22,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tabnet_cli.fit.callbacks import Callback
-from tabnet_cli.run.manifest import Ensemble, RunManifest
+from tabnet_cli.nn.ensemble import StackedMembers
+from tabnet_cli.run.manifest import Ensemble
 from tabnet_cli.settings.config import RunConfig
 
 if TYPE_CHECKING:
     from tabnet_cli.fit.train import Fitted
-    from tabnet_cli.jobs.train import TrainSummary
-    from tabnet_cli.prep.prepare import Prepared
-
-
-class EnsembleMLP:
-    """The members' mean prediction, as one network's raw output: the mean value
-    (regression), or the logit / log of the mean probabilities (classification),
-    computed in log space so that certain members give no infinities.
-
-    Example:
-        >>> class Net:
-        ...     def __init__(self, z): self.z = z
-        ...     def __call__(self, x): return np.full((len(x), 1), self.z, np.float32)
-        >>> both = EnsembleMLP([Net(2.0), Net(-2.0)], "binary")
-        >>> both(np.zeros((1, 3))).round(6).tolist()  # p = (0.881 + 0.119) / 2 = 0.5
-        [[0.0]]
-    """
-
-    def __init__(self, members: Sequence[Callable[[np.ndarray], np.ndarray]], task: str):
-        self.members, self.task = list(members), task
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        outputs = np.stack([member(x) for member in self.members]).astype(np.float64)
-        if self.task == "regression":
-            return outputs.mean(axis=0)
-        log_k = np.log(len(self.members))
-        if self.task == "binary":  # log p = -softplus(-z), log (1 - p) = -softplus(z)
-            log_p = np.logaddexp.reduce(-np.logaddexp(0, -outputs), axis=0) - log_k
-            log_q = np.logaddexp.reduce(-np.logaddexp(0, outputs), axis=0) - log_k
-            return log_p - log_q
-        log_probs = outputs - np.logaddexp.reduce(outputs, axis=2, keepdims=True)
-        return np.logaddexp.reduce(log_probs, axis=0) - log_k
-
-
-def member_prefix(index: int) -> str:
-    """The tensor name prefix of member ``index`` (1-based, as the folds).
-
-    Example:
-        >>> member_prefix(1) + "0.weight"
-        'member1.0.weight'
-    """
-    return f"member{index}."
-
-
-def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
-    """The NumPy ensemble of a run: every member's tensors checked by name, shape, dtype
-    and finiteness as a single network's are."""
-    from tabnet_cli.nn.model import tensor_shapes
-    from tabnet_cli.nn.numpy_forward import NumpyMLP
-    from tabnet_cli.run.run_dir import read_weights
-
-    assert manifest.ensemble is not None
-    shapes = tensor_shapes(manifest.model)
-    members = range(1, manifest.ensemble.members + 1)
-    expected = {member_prefix(i) + k: v for i in members for k, v in shapes.items()}
-    weights = read_weights(path, expected)
-    nets = [
-        NumpyMLP(manifest.model, {k: weights[member_prefix(i) + k] for k in shapes})
-        for i in members
-    ]
-    return EnsembleMLP(nets, manifest.task)
-
-
-class _Stacked:
-    """The members' PyTorch modules seen as one ``state_dict`` (what ``save_run`` saves)."""
-
-    def __init__(self, models: Sequence[Any]):
-        self.models = models
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            member_prefix(i) + name: tensor
-            for i, model in enumerate(self.models, start=1)
-            for name, tensor in model.state_dict().items()
-        }
+    from tabnet_cli.prep.types import Prepared
+    from tabnet_cli.run.save import TrainSummary
 
 
 def train_ensemble(
@@ -122,8 +50,9 @@ def train_ensemble(
     """
     from tabnet_cli.fit.loop import select_device
     from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
-    from tabnet_cli.jobs.cv import fold_splits, refuse_validation_file
-    from tabnet_cli.prep.prepare import Split, prepare, read_source
+    from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
+    from tabnet_cli.prep.prepare import prepare, read_source
+    from tabnet_cli.prep.types import Split
     from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
     refuse_validation_file(config.data)
@@ -150,7 +79,7 @@ def train_ensemble(
                 raise KeyboardInterrupt  # an ensemble missing members is not what was asked
             break
     if len(members) == 1:  # interrupted in the first member: a single network
-        from tabnet_cli.jobs.train import TrainSummary, write_run
+        from tabnet_cli.run.save import TrainSummary, write_run
 
         fitted, member = members[0]
         single = replace(config, data=replace(config.data, folds=1))
@@ -175,8 +104,8 @@ def _member_data(prepared: Prepared, split) -> Prepared:
 
 
 def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], config):
-    from tabnet_cli.jobs.train import TrainSummary, build_manifest, resolved_config
     from tabnet_cli.run.run_dir import save_run
+    from tabnet_cli.run.save import TrainSummary, build_manifest, resolved_config
     from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
 
     first = members[0][0]
@@ -190,7 +119,7 @@ def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], con
     epochs, history = mean_history([fitted.result.history.history for fitted, _ in members])
     metrics = ensemble_metrics(members)
     files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, first), source)}
-    models = _Stacked([fitted.model for fitted, _ in members])
+    models = StackedMembers([fitted.model for fitted, _ in members])
     save_run(run_dir, models, manifest, epochs, history, metrics, files)
     return TrainSummary(run_dir, metrics)
 

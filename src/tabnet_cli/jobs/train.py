@@ -8,37 +8,26 @@ from __future__ import annotations
 
 import gc
 import os
-import platform
 import re
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tabnet_cli import __version__
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.io.outputs import prepare_directory, remove_empty_dirs
 from tabnet_cli.io.sources import STDIN
-from tabnet_cli.prep.prepare import Prepared, holdout_split, prepare, read_source
-from tabnet_cli.run.manifest import Preprocessing, RunManifest
-from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir, save_run
+from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+from tabnet_cli.prep.types import Prepared
+from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir
+from tabnet_cli.run.save import TrainSummary, write_run
 from tabnet_cli.settings.config import RunConfig
-from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
 
 if TYPE_CHECKING:
-    from tabnet_cli.fit.train import Fitted
-
-
-@dataclass
-class TrainSummary:
-    """What the CLI tells the user after training."""
-
-    run_dir: Path | None  # None in the ranks of a data-parallel run that do not write
-    metrics: dict[str, Any]
+    pass
 
 
 RUNS = Path("runs")  # where runs go without --out
@@ -190,28 +179,6 @@ def _can_bag(prepared: Prepared, members: int) -> bool:
     return bool(counts.min() >= members)
 
 
-def write_run(
-    run_dir: Path, source: str, prepared: Prepared, fitted: Fitted, config: RunConfig
-) -> dict[str, Any]:
-    """Saves a fitted model as a run directory (with its ``config.toml``); returns the
-    run's metrics."""
-    from tabnet_cli.fit.train import summarize
-
-    size = os.stat(source).st_size if os.path.isfile(source) else None  # not stdin, globs
-    metrics = summarize(fitted, prepared)
-    manifest = build_manifest(prepared, fitted, config, size)
-    history = fitted.result.history
-    files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, fitted), source)}
-    save_run(run_dir, fitted.model, manifest, history.epochs, history.history, metrics, files)
-    return metrics
-
-
-def resolved_config(config: RunConfig, prepared: Prepared, fitted: Fitted) -> RunConfig:
-    """The settings the run used: the task and the loss decided, for ``config.toml``."""
-    data = replace(config.data, task=prepared.task)
-    return replace(config, data=data, train=fitted.train_config)
-
-
 def _silent(message: str) -> None:
     """The notices of ranks other than 0, which rank 0 already prints."""
 
@@ -221,45 +188,3 @@ def _rank_device(device, rank: distributed.Rank):
     import torch
 
     return torch.device("cuda", rank.local_rank) if device.type == "cuda" else device
-
-
-def build_manifest(
-    prepared: Prepared, fitted: Fitted, config: RunConfig, size: int | None = None
-) -> RunManifest:
-    """The typed ``model.json`` of a trained run (validated like a loaded one); ``size``
-    is the training file's byte count, which lets ``evaluate`` spot that file cheaply."""
-    from tabnet_cli.run.manifest import FeatureState, TargetState
-    from tabnet_cli.settings.typed import build
-
-    preprocessing = Preprocessing(
-        features=build(FeatureState, prepared.features.state(), "features"),
-        target=build(TargetState, prepared.targets.state(), "target"),
-    )
-    return RunManifest(
-        task=prepared.task,  # type: ignore[arg-type]
-        target=config.data.target,
-        model=fitted.model_config,
-        preprocessing=preprocessing,
-        schema=prepared.schema,
-        data_config=config.data,
-        train_config=fitted.train_config,
-        data=replace(prepared.provenance, size=size),
-        recipe=config.recipe,  # type: ignore[arg-type]
-        explicit=config.explicit,
-        versions=_versions(),
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-
-
-def _versions() -> dict[str, str]:
-    """Library versions, read from package metadata (importing scikit-learn only to ask
-    its version would cost ~70 MB and a second)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"tabnet": __version__, "python": platform.python_version()}
-    for package in ("torch", "numpy", "pandas", "scikit-learn", "safetensors", "pyarrow"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found

@@ -1,2 +1,1 @@
-"""The network: PyTorch layers and model, and the NumPy forward pass used for inference.
-"""
+"""The network: PyTorch layers and model, and the NumPy forward pass used for inference."""

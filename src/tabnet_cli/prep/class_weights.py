@@ -10,48 +10,15 @@ import PyTorch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tabnet_cli.errors import TabnetError
 
-if TYPE_CHECKING:  # NumPy is imported where weights are computed: config.py imports this
+if TYPE_CHECKING:  # NumPy is imported where weights are computed (evaluate stays light)
     import numpy as np
 
-NONE, BALANCED = "none", "balanced"
-
-
-def parse_class_weight(spec: str) -> dict[str, float] | str:
-    """``"none"``, ``"balanced"`` or label -> weight; raises ``ValueError`` when malformed.
-
-    Example:
-        >>> parse_class_weight("good=3, bad=1")
-        {'good': 3.0, 'bad': 1.0}
-        >>> parse_class_weight("good=-1")
-        Traceback (most recent call last):
-        ...
-        ValueError: weight of 'good' must be a positive number, got '-1'
-    """
-    text = spec.strip()
-    if text in (NONE, BALANCED):
-        return text
-    weights: dict[str, float] = {}
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        label, equals, value = part.rpartition("=")
-        if not equals or not label.strip():
-            raise ValueError(f"write balanced, none or LABEL=WEIGHT pairs, got {part!r}")
-        try:
-            weight = float(value)
-        except ValueError:
-            weight = math.nan
-        if not (math.isfinite(weight) and weight > 0):
-            name = label.strip()
-            raise ValueError(f"weight of {name!r} must be a positive number, got {value!r}")
-        weights[label.strip()] = weight
-    if not weights:
-        raise ValueError("write balanced, none or LABEL=WEIGHT pairs")
-    return weights
+from tabnet_cli.settings.config import BALANCED, NONE, parse_class_weight
 
 
 def class_weights(

@@ -8,7 +8,6 @@ for several splits, tuning trains many times on one ``Prepared``: nothing is rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,59 +15,11 @@ import numpy as np
 from tabnet_cli.errors import DataError
 from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import read_table, require_columns, sha256_of, split_positions
-from tabnet_cli.run.manifest import Provenance, Schema
+from tabnet_cli.prep.types import Prepared, Provenance, Schema, Split, Table
 from tabnet_cli.settings.config import DataConfig
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from tabnet_cli.prep.features import FeatureEncoder
-    from tabnet_cli.prep.survey import StreamPlan
-    from tabnet_cli.prep.targets import TargetEncoder
-
-
-@dataclass
-class Table:
-    """A training file read once, with its optional separate validation file."""
-
-    source: str
-    frame: pd.DataFrame
-    valid_frame: pd.DataFrame | None = None
-    sha256: str | None = None
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return display_name(self.source)
-
-
-@dataclass(frozen=True)
-class Split:
-    """Row positions: training rows in ``Table.frame``; validation rows in the separate
-    validation file when there is one, else in ``Table.frame`` too."""
-
-    train_rows: np.ndarray
-    valid_rows: np.ndarray
-
-
-@dataclass
-class Prepared:
-    """Everything training needs, and nothing of the raw table: the encoders fitted on the
-    training rows and the encoded matrices."""
-
-    task: str
-    loss: str  # resolved: never "auto"
-    features: FeatureEncoder
-    targets: TargetEncoder
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray
-    y_valid: np.ndarray
-    schema: Schema
-    provenance: Provenance
-    notices: list[str]
-    # a streamed run (stream_prepare): the matrices are empty, batches are read from here
-    stream: StreamPlan | None = None
 
 
 def read_source(source: str, config: DataConfig) -> Table:

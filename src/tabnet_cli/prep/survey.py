@@ -20,32 +20,17 @@ from tabnet_cli.errors import DataError
 from tabnet_cli.io.datasets import BlockSource, is_dataset
 from tabnet_cli.io.tables import require_columns, sha256_of
 from tabnet_cli.prep.hash_split import BottomKSample, is_validation
-from tabnet_cli.run.manifest import Provenance, Schema
+from tabnet_cli.prep.types import Provenance, Schema, StreamPlan
 from tabnet_cli.settings.config import DataConfig
 from tabnet_cli.system.memory import format_size, memory_budget
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tabnet_cli.prep.prepare import Prepared
+    from tabnet_cli.prep.types import Prepared
 
 SAMPLE_ROWS = 200_000  # rows the encoders are fitted on
 MAX_COUNTED_LABELS = 10_000  # beyond this many distinct target values, stop counting them
-
-
-@dataclass
-class StreamPlan:
-    """Where a streamed run's rows come from and which are which."""
-
-    source: BlockSource
-    starts: list[int]  # position of each block's first row
-    columns: list[str]  # the columns read: the model's inputs, then the target
-    target: str
-    validation_split: float
-    seed: int
-    budget: int  # bytes for buffers
-    valid_source: BlockSource | None = None  # --validation-data: every row validates
-    valid_starts: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -91,8 +76,8 @@ def prepare_stream(source: str, config: DataConfig, seed: int, loss: str = "auto
         >>> prepared.task, prepared.provenance.train_rows + prepared.provenance.validation_rows
         ('regression', 442)
     """
-    from tabnet_cli.prep.prepare import Prepared
     from tabnet_cli.prep.targets import AUTO_LOSS, infer_task
+    from tabnet_cli.prep.types import Prepared
 
     blocks = BlockSource.open(source, config.read_options())
     valid = None

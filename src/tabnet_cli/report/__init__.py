@@ -1,2 +1,1 @@
-"""Showing what happens: progress bars and logs, JSON events, tables and terminal plots.
-"""
+"""Showing what happens: progress bars and logs, JSON events, tables and terminal plots."""

@@ -1,2 +1,1 @@
-"""A run directory: the typed manifest, saving and loading runs, and what info shows of them.
-"""
+"""A run directory: the typed manifest, saving and loading runs, and what info shows of them."""

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from tabnet_cli.prep.types import Provenance, Schema
 from tabnet_cli.settings.config import DataConfig, ModelConfig, TrainConfig
 
 FORMAT = "tabnet-run"
@@ -116,28 +117,6 @@ class TargetState:
 class Preprocessing:
     features: FeatureState
     target: TargetState
-
-
-@dataclass(frozen=True)
-class Schema:
-    """The raw columns the model reads, and every column the training file had."""
-
-    input_columns: tuple[str, ...]
-    columns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where the training data came from."""
-
-    source: str
-    sha256: str | None
-    rows: int
-    train_rows: int
-    validation_rows: int
-    validation_source: str | None
-    size: int | None = None  # bytes of the training file (absent in older runs)
-    streamed: bool = False  # read block by block (--memory-budget), hash-split validation
 
 
 @dataclass(frozen=True)

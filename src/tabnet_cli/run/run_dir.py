@@ -26,6 +26,7 @@ from tabnet_cli.io.outputs import (
     temp_name,
     write_error,
 )
+from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix
 from tabnet_cli.run.manifest import FORMAT, RunManifest
 
 WEIGHTS, MANIFEST, HISTORY, METRICS = (
@@ -201,7 +202,7 @@ def load_run(path: str | Path) -> LoadedRun:
     features = FeatureEncoder.from_state(preprocessing["features"])
     target = TargetEncoder.from_state(preprocessing["target"])
     if manifest.ensemble is not None:  # several networks in one weights file
-        from tabnet_cli.jobs.ensemble import load_members
+        from tabnet_cli.run.run_dir import load_members
 
         return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
@@ -262,3 +263,22 @@ def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -
         if tensor.dtype.kind == "f" and not np.isfinite(tensor).all():
             raise ArtifactError(f"{path}: tensor {name!r} holds NaN or infinite values")
     return tensors
+
+
+def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
+    """The NumPy ensemble of a run: every member's tensors checked by name, shape, dtype
+    and finiteness as a single network's are."""
+    from tabnet_cli.nn.model import tensor_shapes
+    from tabnet_cli.nn.numpy_forward import NumpyMLP
+    from tabnet_cli.run.run_dir import read_weights
+
+    assert manifest.ensemble is not None
+    shapes = tensor_shapes(manifest.model)
+    members = range(1, manifest.ensemble.members + 1)
+    expected = {member_prefix(i) + k: v for i in members for k, v in shapes.items()}
+    weights = read_weights(path, expected)
+    nets = [
+        NumpyMLP(manifest.model, {k: weights[member_prefix(i) + k] for k in shapes})
+        for i in members
+    ]
+    return EnsembleMLP(nets, manifest.task)

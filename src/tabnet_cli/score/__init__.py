@@ -1,2 +1,1 @@
-"""Using a trained run: inference, metrics, the quality gate and feature importance.
-"""
+"""Using a trained run: inference, metrics, the quality gate and feature importance."""

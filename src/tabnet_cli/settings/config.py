@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.prep.class_weights import parse_class_weight
+from tabnet_cli.io.read_options import ReadOptions
 
 ACTIVATIONS = (
     "relu",
@@ -38,6 +38,9 @@ SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 EMBEDDINGS = ("none", "periodic")
 MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
+
+
+NONE, BALANCED = "none", "balanced"  # --class-weight without label=weight pairs
 
 
 class ConfigError(TabnetError, ValueError):
@@ -143,6 +146,38 @@ class ModelConfig(_Config):
             raise ConfigError(f"a model needs inputs and outputs, not {shape}")
 
 
+def parse_class_weight(spec: str) -> dict[str, float] | str:
+    """``"none"``, ``"balanced"`` or label -> weight; raises ``ValueError`` when malformed.
+
+    Example:
+        >>> parse_class_weight("good=3, bad=1")
+        {'good': 3.0, 'bad': 1.0}
+        >>> parse_class_weight("good=-1")
+        Traceback (most recent call last):
+        ...
+        ValueError: weight of 'good' must be a positive number, got '-1'
+    """
+    text = spec.strip()
+    if text in (NONE, BALANCED):
+        return text
+    weights: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        label, equals, value = part.rpartition("=")
+        if not equals or not label.strip():
+            raise ValueError(f"write balanced, none or LABEL=WEIGHT pairs, got {part!r}")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not (math.isfinite(weight) and weight > 0):
+            name = label.strip()
+            raise ValueError(f"weight of {name!r} must be a positive number, got {value!r}")
+        weights[label.strip()] = weight
+    if not weights:
+        raise ValueError("write balanced, none or LABEL=WEIGHT pairs")
+    return weights
+
+
 @dataclass(frozen=True)
 class TrainConfig(_Config):
     """How to fit: loss, optimizer, batches, early stopping, seed and device. ``loss``
@@ -222,13 +257,13 @@ class DataConfig(_Config):
     features: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
-    # how files are read (data.ReadOptions), for training and for predict alike
-    na_values: tuple[str, ...] = ()
-    default_na: bool = True  # pandas' markers (NA, N/A, null...) and "?" count as missing
-    header: bool = True  # False: the first line is data, columns are V1..Vn
-    names: tuple[str, ...] = ()  # column names for a file without a header line
-    encoding: str = "utf-8"  # utf-8 accepts a BOM; a UTF-16 BOM is detected
-    decimal: str = "."
+    # how files are read (io.read_options.ReadOptions), for training and predict alike
+    na_values: tuple[str, ...] = ReadOptions.na_values
+    default_na: bool = ReadOptions.default_na
+    header: bool = ReadOptions.header
+    names: tuple[str, ...] = ReadOptions.names
+    encoding: str = ReadOptions.encoding
+    decimal: str = ReadOptions.decimal
     # above this, training streams the data instead of holding it (stream_prepare.py)
     memory_budget: str = "auto"
 
@@ -258,14 +293,12 @@ class DataConfig(_Config):
             raise ConfigError("--folds validates each member on its fold: drop --validation-data")
 
     def read_options(self):
-        """The ``data.ReadOptions`` for files of this run.
+        """The ``ReadOptions`` for files of this run.
 
         Example:
             >>> DataConfig(target="y", header=False).read_options().header
             False
         """
-        from tabnet_cli.io.tables import ReadOptions
-
         return ReadOptions(
             na_values=self.na_values,
             default_na=self.default_na,

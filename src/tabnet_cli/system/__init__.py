@@ -1,2 +1,1 @@
-"""The machine: CPU threads, memory, and torchrun's distributed processes.
-"""
+"""The machine: CPU threads, memory, and torchrun's distributed processes."""

@@ -1,0 +1,94 @@
+"""Opening a source for reading: a path or ``-`` (stdin) as a binary stream, its first
+bytes peeked for sniffing, and the column names and cells shaped as the user sees them
+(whichever parser read them)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from tabnet_cli.errors import DataError
+from tabnet_cli.io.csv_format import SNIFF_BYTES, CsvFormat, refuse_duplicates
+from tabnet_cli.io.csv_parse import READ_ERRORS, clean_cells, damaged, refuse_decimal_commas
+from tabnet_cli.io.read_options import ReadOptions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def open_source(source: str) -> tuple[str, BinaryIO]:
+    """Opens a path or ``-`` (stdin) as a binary stream; returns (display name, stream)."""
+    if source == "-":
+        return "<stdin>", sys.stdin.buffer
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{source}: no such file; check the path")
+    if path.is_dir():
+        raise DataError(f"{source} is a directory; give a CSV or parquet file")
+    return source, path.open("rb")
+
+
+def peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    """Reads the first bytes to sniff, returning a stream that still yields everything."""
+    owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)
+    if name.endswith(".gz"):
+        import gzip
+
+        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        owned.insert(0, stream)
+    try:
+        head = stream.read(SNIFF_BYTES)
+    except READ_ERRORS as exc:
+        for handle in owned:
+            handle.close()
+        raise DataError(damaged(name, exc)) from None
+    rest = io.BufferedReader(_Chain(head, stream, owned))  # type: ignore[arg-type]
+    return head, rest
+
+
+class _Chain(io.RawIOBase):
+    """A raw stream that replays already-read bytes, then continues with the source."""
+
+    def __init__(self, head: bytes, tail: BinaryIO, owned: list):
+        self._head = head
+        self._tail = tail
+        self._owned = owned
+
+    def close(self) -> None:
+        if not self.closed:
+            for handle in self._owned:
+                if handle is not sys.stdin.buffer:
+                    handle.close()
+        super().close()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def shape_frame(
+    frame: pd.DataFrame, name: str, form: CsvFormat | None, options: ReadOptions
+) -> pd.DataFrame:
+    """Column names as the user sees them (stripped; ``Unnamed: 3`` for an empty one, as
+    pandas names it, whichever parser read the file; ``V1..Vn`` without a header), then
+    cleaned cells for a CSV (``form``)."""
+    if not options.header and not options.names and form is not None:
+        frame.columns = [f"V{i + 1}" for i in range(frame.shape[1])]
+    frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
+    refuse_duplicates(list(frame.columns), name)
+    if form is not None:
+        frame = clean_cells(frame, form.markers, options.decimal)
+        if options.decimal == "." and form.sep != ",":
+            refuse_decimal_commas(frame, name)
+    return frame

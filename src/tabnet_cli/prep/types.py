@@ -1,0 +1,99 @@
+"""The prepared types: a table read once, a split of its rows, where streamed rows come
+from, and the prepared data that training takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tabnet_cli.io.datasets import BlockSource
+from tabnet_cli.io.sources import display_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tabnet_cli.prep.features import FeatureEncoder
+    from tabnet_cli.prep.targets import TargetEncoder
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The raw columns the model reads, and every column the training file had."""
+
+    input_columns: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the training data came from."""
+
+    source: str
+    sha256: str | None
+    rows: int
+    train_rows: int
+    validation_rows: int
+    validation_source: str | None
+    size: int | None = None  # bytes of the training file (absent in older runs)
+    streamed: bool = False  # read block by block (--memory-budget), hash-split validation
+
+
+@dataclass
+class Table:
+    """A training file read once, with its optional separate validation file."""
+
+    source: str
+    frame: pd.DataFrame
+    valid_frame: pd.DataFrame | None = None
+    sha256: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return display_name(self.source)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions: training rows in ``Table.frame``; validation rows in the separate
+    validation file when there is one, else in ``Table.frame`` too."""
+
+    train_rows: np.ndarray
+    valid_rows: np.ndarray
+
+
+@dataclass
+class Prepared:
+    """Everything training needs, and nothing of the raw table: the encoders fitted on the
+    training rows and the encoded matrices."""
+
+    task: str
+    loss: str  # resolved: never "auto"
+    features: FeatureEncoder
+    targets: TargetEncoder
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    schema: Schema
+    provenance: Provenance
+    notices: list[str]
+    # a streamed run (stream_prepare): the matrices are empty, batches are read from here
+    stream: StreamPlan | None = None
+
+
+@dataclass
+class StreamPlan:
+    """Where a streamed run's rows come from and which are which."""
+
+    source: BlockSource
+    starts: list[int]  # position of each block's first row
+    columns: list[str]  # the columns read: the model's inputs, then the target
+    target: str
+    validation_split: float
+    seed: int
+    budget: int  # bytes for buffers
+    valid_source: BlockSource | None = None  # --validation-data: every row validates
+    valid_starts: list[int] = field(default_factory=list)
