@@ -46,7 +46,7 @@ def timed(function) -> tuple[float, object]:
 def scale_targets(rows: int, gflops: float, results: list, tmp: Path, run, report) -> None:
     import pandas as pd
 
-    from bench.run import mlp_flops
+    from bench.flops import mlp_flops
     from tabnet_cli.io.tables import read_table
 
     path = tmp / "big.csv"
@@ -144,7 +144,7 @@ def growth(gflops: float) -> None:
     """Time per epoch against rows and width, in-process on random tensors."""
     import torch
 
-    from bench.run import mlp_flops
+    from bench.flops import mlp_flops
     from tabnet_cli.fit.loop import fit
     from tabnet_cli.nn.model import build_mlp
     from tabnet_cli.settings.config import ModelConfig, TrainConfig

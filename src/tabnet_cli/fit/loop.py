@@ -278,12 +278,14 @@ def fit(
     clock: Callable[[], float] | None = None,
     reduce: Reduce | None = None,
     class_weights: Sequence[float] | None = None,
+    job_type: type[Job] | None = None,
 ) -> FitResult:
     """Trains ``model`` in place; returns the history and how training ended.
 
     ``target_spread`` converts regression metrics (mae, mse) to original units; ``loss``
     stays in model units, as in Keras. ``class_weights``: one per class, in the loss.
-    ``train`` and ``valid`` are tensors, or both the same ``StreamedRows`` (a streamed run).
+    ``train`` and ``valid`` are tensors, or both the same ``StreamedRows`` (a streamed run,
+    with ``job_type`` its ``StreamJob``).
 
     Example:
         >>> x = torch.randn(32, 3); y = x.sum(1); model = nn.Linear(3, 1)
@@ -301,7 +303,7 @@ def fit(
     for callback in everyone:  # the weights validation judges are the ones kept
         callback.set_model(model if averaged is None else averaged.module)
     streamed = not isinstance(train, tuple)  # then a StreamedRows
-    job = (_stream_job() if streamed else Job)(
+    job = (job_type or Job)(
         model,
         make_optimizer(model.parameters(), config),
         make_loss(config, task, _on_device(class_weights, _device_of(train))),
@@ -352,12 +354,6 @@ def _moving_average(model: nn.Module, decay: float) -> AveragedModel | None:
 
 def _device_of(rows) -> torch.device:
     return rows[0].device if isinstance(rows, tuple) else rows.device
-
-
-def _stream_job() -> type[Job]:
-    from tabnet_cli.fit.running_sums import StreamJob
-
-    return StreamJob
 
 
 def _on_device(weights: Sequence[float] | None, device: torch.device) -> torch.Tensor | None:

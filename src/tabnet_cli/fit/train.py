@@ -103,10 +103,13 @@ def train(
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
+    job_type = None
     if prepared.stream is not None:
+        from tabnet_cli.fit.running_sums import StreamJob
         from tabnet_cli.fit.streamed_batches import StreamedRows
 
         train_rows = valid_rows = StreamedRows(prepared, device)
+        job_type = StreamJob
     else:
         train_rows = _tensors(prepared.x_train, prepared.y_train, device, rank)
         valid_rows = _tensors(prepared.x_valid, prepared.y_valid, device, rank)
@@ -120,6 +123,7 @@ def train(
         callbacks=list(callbacks),
         reduce=reduce,
         class_weights=None if weights is None else weights.tolist(),
+        job_type=job_type,
     )
     result.extra["threads"] = config.threads
     _refuse_no_epoch(result)
