@@ -284,8 +284,7 @@ def fit(
 
     ``target_spread`` converts regression metrics (mae, mse) to original units; ``loss``
     stays in model units, as in Keras. ``class_weights``: one per class, in the loss.
-    ``train`` and ``valid`` are tensors, or both the same ``StreamedRows`` (a streamed run,
-    with ``job_type`` its ``StreamJob``).
+    ``train`` and ``valid``: tensors, or one ``StreamedRows`` with ``job_type`` ``StreamJob``.
 
     Example:
         >>> x = torch.randn(32, 3); y = x.sum(1); model = nn.Linear(3, 1)
@@ -302,7 +301,6 @@ def fit(
     averaged = _moving_average(model, config.ema)
     for callback in everyone:  # the weights validation judges are the ones kept
         callback.set_model(model if averaged is None else averaged.module)
-    streamed = not isinstance(train, tuple)  # then a StreamedRows
     job = (job_type or Job)(
         model,
         make_optimizer(model.parameters(), config),
@@ -319,7 +317,7 @@ def fit(
         averaged,
     )
     result, started = FitResult(history, stopper), clock()
-    steps = math.ceil((train.train_rows if streamed else len(train[0])) / config.batch_size)
+    steps = math.ceil(_row_count(train) / config.batch_size)
     for callback in everyone:
         callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps, config=config)
     try:
@@ -329,6 +327,10 @@ def fit(
     result.seconds = clock() - started
     _end_training(everyone, model, averaged)
     return result
+
+
+def _row_count(rows) -> int:
+    return len(rows[0]) if isinstance(rows, tuple) else rows.train_rows  # or StreamedRows
 
 
 def _end_training(everyone: list[Callback], model: nn.Module, averaged) -> None:
