@@ -8,10 +8,11 @@ commands so that ``tabnet --help`` starts instantly.
 # importing the command modules registers their commands
 from tabnet_cli.cli import (  # noqa: F401
     curves,
+    evaluate,
     export,
     importance,
     info,
-    score,
+    predict,
     train,
 )
 from tabnet_cli.cli.app import app

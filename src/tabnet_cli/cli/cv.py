@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from tabnet_cli.cli import options as o
+from tabnet_cli.cli import options as opts
 from tabnet_cli.cli.app import INTERRUPTED, command, stderr_console
 from tabnet_cli.cli.train import train
 
 
 @command()
-@o.with_options_of(train, drop=("plot",))
+@opts.with_options_of(train, drop=("plot",))
 def cv(
     folds: Annotated[int, typer.Option(min=2, help="Number of folds.")] = 5,
     json_output: Annotated[
@@ -35,7 +35,7 @@ def cv(
     from tabnet_cli.jobs.cv import cross_validate
     from tabnet_cli.report.progress import KerasProgress
 
-    source, config = o.command_config(options, options["ctx"])
+    source, config = opts.command_config(options, options["ctx"])
     console, verbose = stderr_console(), options["verbose"]
 
     def callbacks(fold: int):

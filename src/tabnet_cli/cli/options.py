@@ -323,3 +323,16 @@ LogFormat = Annotated[
 ]
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)
+
+
+# the arguments and options of the commands that apply a saved run
+RunArg = Annotated[
+    str, typer.Argument(metavar="RUN", help="Run directory written by tabnet train.")
+]
+DataArg = Annotated[
+    str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")
+]
+BatchOpt = Annotated[
+    int,
+    typer.Option(min=1, metavar="ROWS", help="Rows read and scored at a time (bounds memory)."),
+]

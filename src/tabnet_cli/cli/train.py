@@ -1,4 +1,4 @@
-"""``tabnet train``: options in, one ``runner.train_run`` call, the outcome on stderr and
+"""``tabnet train``: options in, one ``jobs.train.train_run`` call, the outcome on stderr and
 the run directory's path on stdout."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from tabnet_cli.cli import options as o
+from tabnet_cli.cli import options as opts
 from tabnet_cli.cli.app import (
     INTERRUPTED,
     command,
@@ -19,90 +19,87 @@ from tabnet_cli.cli.app import (
 )
 from tabnet_cli.cli.train_events import train_with_events
 from tabnet_cli.errors import plural
-from tabnet_cli.settings.config import ArchConfig as A
-from tabnet_cli.settings.config import DataConfig as D
-from tabnet_cli.settings.config import RunConfig as R
-from tabnet_cli.settings.config import TrainConfig as T
+from tabnet_cli.settings.config import ArchConfig, DataConfig, RunConfig, TrainConfig
 from tabnet_cli.system import distributed
 
 
 def _model_options(
-    layers: o.Layers = o.DEFAULT_LAYERS,
-    activation: o.Activation = A.activation,
-    dropout: o.Dropout = A.dropout,
-    batchnorm: o.BatchNorm = A.batchnorm,
-    feature_scale: o.FeatureScaleOpt = A.feature_scale,
-    zero_init_last: o.ZeroInitLast = A.zero_init_last,
-    embedding: o.Embedding = A.embedding,
+    layers: opts.Layers = opts.DEFAULT_LAYERS,
+    activation: opts.Activation = ArchConfig.activation,
+    dropout: opts.Dropout = ArchConfig.dropout,
+    batchnorm: opts.BatchNorm = ArchConfig.batchnorm,
+    feature_scale: opts.FeatureScaleOpt = ArchConfig.feature_scale,
+    zero_init_last: opts.ZeroInitLast = ArchConfig.zero_init_last,
+    embedding: opts.Embedding = ArchConfig.embedding,
 ) -> None:
     """The network's options (a template: ``train`` takes its parameters)."""
 
 
 def _fit_options(
-    loss: o.Loss = T.loss,
-    huber_delta: o.HuberDelta = T.huber_delta,
-    optimizer: o.Optimizer = T.optimizer,
-    lr: o.LearningRate = T.lr,
-    schedule: o.Schedule = T.schedule,
-    warmup: o.Warmup = T.warmup,
-    weight_decay: o.WeightDecay = T.weight_decay,
-    momentum: o.Momentum = T.momentum,
-    beta2: o.Beta2 = T.beta2,
-    label_smoothing: o.LabelSmoothing = T.label_smoothing,
-    class_weight: o.ClassWeight = T.class_weight,
-    batch_size: o.BatchSize = T.batch_size,
-    epochs: o.Epochs = T.epochs,
-    patience: o.Patience = T.patience,
-    min_delta: o.MinDelta = T.min_delta,
-    monitor: o.Monitor = T.monitor,
-    restore_best_weights: o.RestoreBest = T.restore_best_weights,
-    ema: o.Ema = T.ema,
-    seed: o.Seed = T.seed,
-    device: o.Device = T.device,
-    threads: o.Threads = T.threads,
+    loss: opts.Loss = TrainConfig.loss,
+    huber_delta: opts.HuberDelta = TrainConfig.huber_delta,
+    optimizer: opts.Optimizer = TrainConfig.optimizer,
+    lr: opts.LearningRate = TrainConfig.lr,
+    schedule: opts.Schedule = TrainConfig.schedule,
+    warmup: opts.Warmup = TrainConfig.warmup,
+    weight_decay: opts.WeightDecay = TrainConfig.weight_decay,
+    momentum: opts.Momentum = TrainConfig.momentum,
+    beta2: opts.Beta2 = TrainConfig.beta2,
+    label_smoothing: opts.LabelSmoothing = TrainConfig.label_smoothing,
+    class_weight: opts.ClassWeight = TrainConfig.class_weight,
+    batch_size: opts.BatchSize = TrainConfig.batch_size,
+    epochs: opts.Epochs = TrainConfig.epochs,
+    patience: opts.Patience = TrainConfig.patience,
+    min_delta: opts.MinDelta = TrainConfig.min_delta,
+    monitor: opts.Monitor = TrainConfig.monitor,
+    restore_best_weights: opts.RestoreBest = TrainConfig.restore_best_weights,
+    ema: opts.Ema = TrainConfig.ema,
+    seed: opts.Seed = TrainConfig.seed,
+    device: opts.Device = TrainConfig.device,
+    threads: opts.Threads = TrainConfig.threads,
 ) -> None:
     """The training options (a template: ``train`` takes its parameters)."""
 
 
 def _data_options(
-    validation_split: o.ValidationSplit = D.validation_split,
-    validation_data: o.ValidationData = D.validation_data,
-    folds: o.Folds = D.folds,
-    scale: o.Scale = D.scale,
-    clip: o.Clip = D.clip,
-    rank_inputs: o.RankInputs = D.rank_inputs,
-    target_scale: o.TargetScale = D.target_scale,
-    task: o.Task = D.task,
-    drop: o.Drop = "",
-    features: o.Features = "",
-    categorical: o.Categorical = "",
-    numeric: o.Numeric = "",
-    na_values: o.NaValues = "",
-    default_na: o.DefaultNa = D.default_na,
-    header: o.Header = D.header,
-    names: o.Names = "",
-    encoding: o.Encoding = D.encoding,
-    decimal: o.Decimal = D.decimal,
-    memory_budget: o.MemoryBudget = D.memory_budget,
+    validation_split: opts.ValidationSplit = DataConfig.validation_split,
+    validation_data: opts.ValidationData = DataConfig.validation_data,
+    folds: opts.Folds = DataConfig.folds,
+    scale: opts.Scale = DataConfig.scale,
+    clip: opts.Clip = DataConfig.clip,
+    rank_inputs: opts.RankInputs = DataConfig.rank_inputs,
+    target_scale: opts.TargetScale = DataConfig.target_scale,
+    task: opts.Task = DataConfig.task,
+    drop: opts.Drop = "",
+    features: opts.Features = "",
+    categorical: opts.Categorical = "",
+    numeric: opts.Numeric = "",
+    na_values: opts.NaValues = "",
+    default_na: opts.DefaultNa = DataConfig.default_na,
+    header: opts.Header = DataConfig.header,
+    names: opts.Names = "",
+    encoding: opts.Encoding = DataConfig.encoding,
+    decimal: opts.Decimal = DataConfig.decimal,
+    memory_budget: opts.MemoryBudget = DataConfig.memory_budget,
 ) -> None:
     """The data options (a template: ``train`` takes its parameters)."""
 
 
 @command()
-@o.with_options_of(_data_options)
-@o.with_options_of(_fit_options)
-@o.with_options_of(_model_options)
+@opts.with_options_of(_data_options)
+@opts.with_options_of(_fit_options)
+@opts.with_options_of(_model_options)
 def train(
     ctx: typer.Context,
-    data: o.Data = None,
-    target: o.Target = None,
-    config: o.ConfigPath = None,
-    recipe: o.Recipe = R.recipe,
-    out: o.Out = None,
-    verbose: o.Verbose = 1,
-    plot: o.Plot = False,
-    nproc: o.Nproc = 1,
-    log_format: o.LogFormat = "text",
+    data: opts.Data = None,
+    target: opts.Target = None,
+    config: opts.ConfigPath = None,
+    recipe: opts.Recipe = RunConfig.recipe,
+    out: opts.Out = None,
+    verbose: opts.Verbose = 1,
+    plot: opts.Plot = False,
+    nproc: opts.Nproc = 1,
+    log_format: opts.LogFormat = "text",
     **options: Any,
 ) -> None:
     """Train an MLP on DATA and write a run directory (path on stdout).
@@ -119,10 +116,10 @@ def _dispatch(options: dict, ctx: typer.Context) -> None:
         raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
     out, plot = options["out"], options["plot"]
     if options["log_format"] == "jsonl":  # user errors become JSON events too: built there
-        data = options["data"] or o.command_config(options, ctx)[0]  # from a --config
-        train_with_events(data, lambda: o.command_config(options, ctx)[1], out, plot)
+        data = options["data"] or opts.command_config(options, ctx)[0]  # from a --config
+        train_with_events(data, lambda: opts.command_config(options, ctx)[1], out, plot)
         return
-    source, config = o.command_config(options, ctx)
+    source, config = opts.command_config(options, ctx)
     run_training(source, config, out, options["verbose"], plot)
 
 

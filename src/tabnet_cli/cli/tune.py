@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from tabnet_cli.cli import options as o
+from tabnet_cli.cli import options as opts
 from tabnet_cli.cli.app import INTERRUPTED, command, stderr_console
 from tabnet_cli.cli.train import train
 
 
 @command()
-@o.with_options_of(train, drop=("plot", "folds"))
+@opts.with_options_of(train, drop=("plot", "folds"))
 def tune(
     trials: Annotated[int, typer.Option(min=0, help="Trials to run (0: retrain the best).")] = 20,
     timeout: Annotated[
@@ -42,7 +42,7 @@ def tune(
     from tabnet_cli.jobs.tune import tune as run_search
 
     require_optuna()  # before reading anything: say how to install it
-    source, config = o.command_config(options, options["ctx"])
+    source, config = opts.command_config(options, options["ctx"])
     settings = TuneSettings(trials, read_space(space), timeout, storage, study_name)
     console, verbose = stderr_console(), options["verbose"]
 

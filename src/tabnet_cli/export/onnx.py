@@ -154,7 +154,7 @@ def _numeric_part(graph: Graph, features: FeatureEncoder) -> list[str]:
         scaled = _ranks(graph, imputed, specs)
     else:
         scaled = graph.op("Div", graph.op("Sub", imputed, column("center")), column("spread"))
-    if features.clip == "smooth":  # preprocess.smooth_clip, step by step
+    if features.clip == "smooth":  # prep.scaling.smooth_clip, step by step
         low, high = graph.const(-1e15, np.float64), graph.const(1e15, np.float64)
         bounded = graph.op("Clip", scaled, low, high)
         third = graph.op("Div", bounded, graph.const(3.0, np.float64))

@@ -66,7 +66,7 @@ class IgnoredColumn:
 
 @dataclass(frozen=True)
 class FeatureState:
-    """The fitted feature preprocessing (``preprocess.FeatureEncoder.state()``)."""
+    """The fitted feature preprocessing (``prep.features.FeatureEncoder.state()``)."""
 
     scale: FeatureScale
     numeric: tuple[NumericColumn, ...]

@@ -161,7 +161,7 @@ class LoadedRun:
     path: Path
     manifest: RunManifest
     model: Any  # forward.NumpyMLP
-    features: Any  # preprocess.FeatureEncoder
+    features: Any  # prep.features.FeatureEncoder
     target: Any  # targets.TargetEncoder
 
     @property

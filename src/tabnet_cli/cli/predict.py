@@ -1,0 +1,73 @@
+"""``tabnet predict``: a saved run's predictions for new data, as CSV on stdout or a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabnet_cli.cli.app import command, warn
+from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg, split_names
+
+OUTPUT_ADVICE = "choose another --output"
+
+
+def _exit_quietly_when_the_reader_goes_away() -> None:
+    """``tabnet predict ... | head`` ends as ``cat ... | head`` does: killed by SIGPIPE,
+    silently, with the status shells report for it (141), instead of a BrokenPipeError."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE") and _is_real_stream(sys.stdout):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def _is_real_stream(stream) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+@command()
+def predict(
+    run: RunArg,
+    data: DataArg,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the CSV here (atomically)."),
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Add one probability column per class.")
+    ] = False,
+    keep: Annotated[
+        str,
+        typer.Option(
+            metavar="COLS", help="Comma-separated input columns to copy next to the prediction."
+        ),
+    ] = "",
+    keep_all: Annotated[bool, typer.Option("--keep-all", help="Copy every input column.")] = False,
+    batch_size: BatchOpt = 65536,
+) -> None:
+    """Predict the target of every row of DATA (CSV on stdout or -o).
+
+    Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
+    """
+    from tabnet_cli.io.outputs import guarded_stdout, open_output
+    from tabnet_cli.run.run_dir import load_run
+    from tabnet_cli.score.inference import PredictOptions, predict_to
+
+    loaded = load_run(run)
+    options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)
+    if output is None:
+        _exit_quietly_when_the_reader_goes_away()
+        stdout = guarded_stdout()
+        _, report = predict_to(loaded, data, stdout, options)  # type: ignore[arg-type]
+        stdout.flush()
+    else:
+        with open_output(output, OUTPUT_ADVICE) as handle:
+            _, report = predict_to(loaded, data, handle, options)  # type: ignore[arg-type]
+    if report.message():
+        warn(report.message())
