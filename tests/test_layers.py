@@ -38,6 +38,16 @@ def test_no_module_imports_a_private_name_of_another(folder):
     assert not crossings
 
 
+def test_the_cli_imports_no_private_module_of_typer():
+    private = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted(SOURCE.rglob("*.py"))
+        for module, _ in _imported_names(path)
+        if module.split(".")[0] == "typer" and any(p.startswith("_") for p in module.split("."))
+    ]
+    assert not private
+
+
 def test_at_most_four_modules_outside_the_layers():
     loose = sorted(path.name for path in SOURCE.glob("*.py"))
     assert len(loose) <= 4, loose
