@@ -54,7 +54,7 @@ def test_at_most_four_modules_outside_the_layers():
     layers = sorted(path.name for path in SOURCE.iterdir() if (path / "__init__.py").exists())
     assert layers == [
         "cli", "export", "fit", "io", "jobs", "nn", "prep", "report", "run", "score",
-        "settings", "system",
+        "serve", "settings", "system",
     ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from tabnet_cli.cli import (  # noqa: F401
     importance,
     info,
     predict,
+    serve,
     train,
 )
 from tabnet_cli.cli.app import app

@@ -202,8 +202,6 @@ def load_run(path: str | Path) -> LoadedRun:
     features = FeatureEncoder.from_state(preprocessing["features"])
     target = TargetEncoder.from_state(preprocessing["target"])
     if manifest.ensemble is not None:  # several networks in one weights file
-        from tabnet_cli.run.run_dir import load_members
-
         return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
     return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
