@@ -94,6 +94,12 @@ class TabnetServer(ThreadingHTTPServer):
         self.service, self.max_bytes, self.access_log = service, max_bytes, access_log
         super().__init__(address, Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away or fell silent (reset, broken pipe, timeout) is its own
+        business; anything else is a bug worth its traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 def make_server(
     service: Service,
