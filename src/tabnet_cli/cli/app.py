@@ -243,7 +243,7 @@ def package_version() -> str:
     try:
         return version("tabnet-cli")
     except PackageNotFoundError:  # running from a source tree that was never installed
-        from tabnet_cli import __version__
+        from tabnet_cli.version import __version__
 
         return __version__
 

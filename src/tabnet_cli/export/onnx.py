@@ -124,7 +124,7 @@ def _refuse_name_clashes(run: LoadedRun) -> None:
 
 
 def _metadata(run: LoadedRun) -> dict[str, str]:
-    from tabnet_cli import __version__
+    from tabnet_cli.version import __version__
 
     kinds = [{"name": c["name"], "type": "double"} for c in run.features.numeric_]
     kinds += [{"name": c["name"], "type": "string"} for c in run.features.categorical_]

@@ -87,6 +87,20 @@ def save_run(
     """
     from safetensors.torch import save
 
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    files = {
+        WEIGHTS: save(tensors, metadata={"format": FORMAT}),
+        MANIFEST: _json_bytes(manifest.to_json()),
+        METRICS: _json_bytes(metrics),
+        HISTORY: history_csv(epochs, history).encode(),
+        **{name: text.encode("utf-8") for name, text in (extra_files or {}).items()},
+    }
+    return write_run_files(out_dir, files)
+
+
+def write_run_files(out_dir: Path, files: dict[str, bytes]) -> Path:
+    """Writes a run directory's files (name -> bytes) into ``out_dir`` atomically: staged
+    under a temporary name, then renamed; refuses an existing ``out_dir``."""
     if out_dir.exists():
         raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
     prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
@@ -94,13 +108,8 @@ def save_run(
     staging = out_dir.parent / temp_name(out_dir.name)
     try:
         os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        write_new_file(staging / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
-        write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
-        write_new_file(staging / METRICS, _json_bytes(metrics))
-        write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
-        for name, text in (extra_files or {}).items():
-            write_new_file(staging / name, text.encode("utf-8"))
+        for name, data in files.items():
+            write_new_file(staging / name, data)
         os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)

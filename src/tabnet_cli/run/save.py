@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tabnet_cli import __version__
 from tabnet_cli.run.manifest import Preprocessing, RunManifest
 from tabnet_cli.run.run_dir import save_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
+from tabnet_cli.version import __version__
 
 if TYPE_CHECKING:
     from tabnet_cli.fit.train import Fitted
