@@ -125,7 +125,7 @@ class Seen(ABC):
     name: str  # the training source, as messages name it
     fit_frame: pd.DataFrame  # every column of the training file, and the rows to fit on
     fit_rows: np.ndarray | None  # their positions in fit_frame; None: all (a sample)
-    valid_header: pd.DataFrame | None  # the validation file's columns, when there is one
+    valid_header: pd.DataFrame | None  # the validation file's columns (no rows), if any
     label_counts: Counter | None  # rows per label of every training row, when fit on a sample
     notices: list[str]  # said while reading
     sha256: str | None
@@ -150,7 +150,7 @@ class InMemory(Seen):
             name=table.name,
             fit_frame=table.frame,
             fit_rows=split.train_rows,
-            valid_header=table.valid_frame,
+            valid_header=None if table.valid_frame is None else table.valid_frame.iloc[:0],
             label_counts=None,  # the encoders see every training row
             notices=list(table.notices),
             sha256=table.sha256,
