@@ -66,7 +66,8 @@ def test_stages_prepare_once_and_train_many_times():
     config = DataConfig(target="progression")
     table = read_source("sample_data/diabetes.csv", config)
     prepared = prepare(table, holdout_split(table, config, seed=0), config)
-    assert prepared.x_train.shape == (354, 10) and prepared.x_valid.shape == (88, 10)
+    matrices = prepared.matrices
+    assert matrices.x_train.shape == (354, 10) and matrices.x_valid.shape == (88, 10)
     small = train(prepared, ArchConfig(layers=(4,)), TrainConfig(epochs=1))
     large = train(prepared, ArchConfig(layers=(16, 16)), TrainConfig(epochs=2, lr=0.01))
     assert small.model_config.n_inputs == large.model_config.n_inputs == 10

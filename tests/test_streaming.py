@@ -16,9 +16,8 @@ from tabnet_cli.fit.loop import _metric_logs
 from tabnet_cli.fit.running_sums import RunningSums
 from tabnet_cli.fit.streamed_batches import StreamedRows
 from tabnet_cli.io.datasets import BlockSource, read_whole, table_files
-from tabnet_cli.prep import survey as stream_prepare
 from tabnet_cli.prep.hash_split import BottomKSample, is_validation, unit_hash
-from tabnet_cli.prep.survey import prepare_stream, should_stream
+from tabnet_cli.prep.streamed import prepare_streamed, should_stream
 from tabnet_cli.settings.config import DataConfig
 from tabnet_cli.system.memory import parse_size
 
@@ -112,7 +111,7 @@ def test_should_stream_compares_the_estimate_with_the_budget(parquet_file):
 
 def test_every_training_row_once_per_epoch_in_a_new_order(parquet_file):
     config = DataConfig(target="y", memory_budget="1KiB")
-    prepared = prepare_stream(str(parquet_file), config, seed=0)
+    prepared = prepare_streamed(str(parquet_file), config, seed=0)
     assert prepared.provenance.train_rows + prepared.provenance.validation_rows == 3000
     assert 500 < prepared.provenance.validation_rows < 700
     rows = StreamedRows(prepared, torch.device("cpu"))
@@ -153,13 +152,13 @@ def test_running_sums_equal_the_whole_set_metrics():
 
 
 def test_a_class_missing_from_the_sample_is_still_a_class(tmp_path, monkeypatch):
-    monkeypatch.setattr(stream_prepare, "SAMPLE_ROWS", 50)
+    monkeypatch.setattr("tabnet_cli.prep.streamed.SAMPLE_ROWS", 50)
     frame = _table(2000)
     frame["kind"] = np.where(frame.a > 0, "up", "down")
     frame.loc[frame.index[::400], "kind"] = "rare"  # 5 rows: hardly ever in a 50-row sample
     path = tmp_path / "k.csv"
     frame.drop(columns="y").to_csv(path, index=False)
-    prepared = prepare_stream(str(path), DataConfig(target="kind", memory_budget="1KiB"), 0)
+    prepared = prepare_streamed(str(path), DataConfig(target="kind", memory_budget="1KiB"), 0)
     assert prepared.targets.classes_ == ["down", "rare", "up"]
     assert prepared.targets.baseline_[1] == pytest.approx(
         sum(label == "rare" for label in frame.kind[~is_validation(np.arange(2000), 0.2, 0)])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from tabnet_cli.prep.survey import rows_held
+from tabnet_cli.prep.hash_split import rows_held
 from tabnet_cli.prep.types import StreamPlan
 
 VALID_BATCH_ROWS = 8192
@@ -28,9 +28,9 @@ class StreamedRows:
 
     Example:
         >>> from tabnet_cli.settings.config import DataConfig
-        >>> from tabnet_cli.prep.survey import prepare_stream
+        >>> from tabnet_cli.prep.streamed import prepare_streamed
         >>> config = DataConfig(target="progression")
-        >>> prepared = prepare_stream("sample_data/diabetes.csv", config, 0)
+        >>> prepared = prepare_streamed("sample_data/diabetes.csv", config, 0)
         >>> rows = StreamedRows(prepared, torch.device("cpu"))
         >>> batches = list(rows.train_batches(100, torch.Generator().manual_seed(0)))
         >>> sum(len(y) for _, y in batches) == rows.train_rows, len(batches[0][1])
@@ -38,7 +38,7 @@ class StreamedRows:
     """
 
     def __init__(self, prepared, device: torch.device):
-        plan: StreamPlan = prepared.stream
+        plan: StreamPlan = prepared.plan
         self.plan, self.device = plan, device
         self.features, self.targets = prepared.features, prepared.targets
         self.train_rows = prepared.provenance.train_rows

@@ -104,15 +104,16 @@ def train(
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
     job_type = None
-    if prepared.stream is not None:
+    if prepared.streamed:
         from tabnet_cli.fit.running_sums import StreamJob
         from tabnet_cli.fit.streamed_batches import StreamedRows
 
         train_rows = valid_rows = StreamedRows(prepared, device)
         job_type = StreamJob
     else:
-        train_rows = _tensors(prepared.x_train, prepared.y_train, device, rank)
-        valid_rows = _tensors(prepared.x_valid, prepared.y_valid, device, rank)
+        matrices = prepared.matrices
+        train_rows = _tensors(matrices.x_train, matrices.y_train, device, rank)
+        valid_rows = _tensors(matrices.x_valid, matrices.y_valid, device, rank)
     result = fit(
         net,
         train_rows,

@@ -111,7 +111,7 @@ def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, An
     from tabnet_cli.fit.train import resolve, train
 
     prepared = prepare(table, split, config.data, config.train.loss)
-    config = resolve_training(config, len(prepared.x_train), prepared.task)
+    config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
     train_config = resolve(config.train, prepared)
     for message in prepared.notices if notify else ():
         notify(message)
@@ -148,10 +148,10 @@ def fold_metrics(
     model = NumpyMLP(fitted.model_config, weights)
     manifest = build_manifest(prepared, fitted, config)
     run = LoadedRun(Path(table.name), manifest, model, prepared.features, prepared.targets)
-    raw = model(prepared.x_valid)
-    truth = prepared.y_valid
+    matrices = prepared.matrices
+    raw, truth = model(matrices.x_valid), matrices.y_valid
     if prepared.task == "regression":
         valid = table.frame[config.data.target].take(split.valid_rows)
         truth = valid.astype(float).to_numpy()
-    found = score(run, raw, prepared.y_valid, truth)["metrics"]
+    found = score(run, raw, matrices.y_valid, truth)["metrics"]
     return {name: pair["model"] for name, pair in found.items()}

@@ -23,6 +23,7 @@ import numpy as np
 
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.nn.ensemble import StackedMembers
+from tabnet_cli.prep.types import Matrices
 from tabnet_cli.run.manifest import Ensemble
 from tabnet_cli.settings.config import RunConfig
 
@@ -88,13 +89,11 @@ def train_ensemble(
 
 
 def _member_data(prepared: Prepared, split) -> Prepared:
-    x, y = prepared.x_train, prepared.y_train
+    x, y = prepared.matrices.x_train, prepared.matrices.y_train
+    train, valid = split.train_rows, split.valid_rows
     return replace(
         prepared,
-        x_train=x[split.train_rows],
-        y_train=y[split.train_rows],
-        x_valid=x[split.valid_rows],
-        y_valid=y[split.valid_rows],
+        rows=Matrices(x[train], y[train], x[valid], y[valid]),
         provenance=replace(
             prepared.provenance,
             train_rows=len(split.train_rows),

@@ -93,7 +93,7 @@ def _train_and_save(
     config = resolve_data(config)
     prepared = _prepared(source, config)
     rows = prepared.provenance.train_rows + prepared.provenance.validation_rows
-    single = prepared.stream is not None or distributed.current() is not None or source == STDIN
+    single = prepared.streamed or distributed.current() is not None or source == STDIN
     members = 1 if single else bagged_members(config, rows)
     if members > 1 and _can_bag(prepared, members):
         from tabnet_cli.jobs.ensemble import train_ensemble
@@ -134,13 +134,13 @@ def _train_and_save(
 
 def _prepared(source: str, config: RunConfig) -> Prepared:
     """The data stage: in memory, or streamed when the data exceed --memory-budget."""
-    from tabnet_cli.prep.survey import prepare_stream, should_stream
+    from tabnet_cli.prep.streamed import prepare_streamed, should_stream
 
     streamed, reason = should_stream(source, config.data)
     if streamed:
         if distributed.current() is not None:
             raise _streaming_refused(source, config, "--nproc (torchrun)")
-        prepared = prepare_stream(source, config.data, config.train.seed, config.train.loss)
+        prepared = prepare_streamed(source, config.data, config.train.seed, config.train.loss)
         prepared.notices.insert(0, reason)  # said once the data are known to be usable
         return prepared
     table = read_source(source, config.data)
@@ -151,7 +151,7 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
     """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
     streaming rather than run out of memory."""
-    from tabnet_cli.prep.survey import should_stream
+    from tabnet_cli.prep.streamed import should_stream
 
     if should_stream(source, config.data)[0]:
         raise _streaming_refused(source, config, what)
@@ -175,7 +175,8 @@ def _can_bag(prepared: Prepared, members: int) -> bool:
     if prepared.task == "regression":
         return True
     # class codes: float 0/1 for a binary target, int64 indices for a multiclass one
-    _, counts = np.unique(np.concatenate([prepared.y_train, prepared.y_valid]), return_counts=True)
+    matrices = prepared.matrices
+    _, counts = np.unique(np.concatenate([matrices.y_train, matrices.y_valid]), return_counts=True)
     return bool(counts.min() >= members)
 
 

@@ -154,7 +154,7 @@ def _prepare_once(source: str, config: RunConfig, notify):
     table = read_source(source, config.data)
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
-    resolved = resolve_training(config, len(prepared.x_train), prepared.task)
+    resolved = resolve_training(config, prepared.provenance.train_rows, prepared.task)
     resolve(resolved.train, prepared)  # a bad --monitor or --class-weight: before any trial
     for message in prepared.notices:
         notify(message)
@@ -198,7 +198,7 @@ def _objective(optuna, prepared, base: RunConfig, space: dict[str, Param]):
 
     def objective(trial) -> float:
         config = trial_config(base, suggest(trial, space))
-        config = resolve_training(config, len(prepared.x_train), prepared.task)
+        config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
         pruning = PruningCallback(trial, config.train.monitor)
         try:
             fitted = train(prepared, config.arch, resolve(config.train, prepared), [pruning])

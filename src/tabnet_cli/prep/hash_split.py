@@ -41,6 +41,19 @@ def is_validation(positions: np.ndarray, fraction: float, seed: int) -> np.ndarr
     return unit_hash(positions, seed, SPLIT_SALT) < fraction
 
 
+def rows_held(positions: np.ndarray, part: str, fraction: float, seed: int) -> np.ndarray:
+    """Which rows of a streamed part validate: by hash ("split"), none ("train": a
+    --validation-data file validates) or all ("valid": that file).
+
+    Example:
+        >>> rows_held(np.arange(3), "valid", 0.2, 0).tolist()
+        [True, True, True]
+    """
+    if part == "split":
+        return is_validation(positions, fraction, seed)
+    return np.full(len(positions), part == "valid")
+
+
 class BottomKSample:
     """A uniform sample of ``size`` rows from a stream of chunks: the rows whose hash
     keys are the smallest seen. Any order of the same rows gives the same sample, and

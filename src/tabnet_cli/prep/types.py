@@ -1,5 +1,6 @@
-"""The prepared types: a table read once, a split of its rows, where streamed rows come
-from, and the prepared data that training takes."""
+"""The prepared types: a table read once, a split of its rows, the encoded rows of an
+in-memory run or where a streamed run's rows come from, and the prepared data that
+training takes."""
 
 from __future__ import annotations
 
@@ -64,24 +65,49 @@ class Split:
     valid_rows: np.ndarray
 
 
+@dataclass(frozen=True)
+class Matrices:
+    """The encoded rows of an in-memory run."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+
+
 @dataclass
 class Prepared:
     """Everything training needs, and nothing of the raw table: the encoders fitted on the
-    training rows and the encoded matrices."""
+    training rows and the rows, encoded in memory (:class:`Matrices`) or, in a streamed
+    run, where to read them from each epoch (:class:`StreamPlan`)."""
 
     task: str
     loss: str  # resolved: never "auto"
     features: FeatureEncoder
     targets: TargetEncoder
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray
-    y_valid: np.ndarray
+    rows: Matrices | StreamPlan
     schema: Schema
     provenance: Provenance
     notices: list[str]
-    # a streamed run (stream_prepare): the matrices are empty, batches are read from here
-    stream: StreamPlan | None = None
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the rows are read block by block each epoch (above --memory-budget)."""
+        return isinstance(self.rows, StreamPlan)
+
+    @property
+    def matrices(self) -> Matrices:
+        """The encoded rows; a streamed run has none."""
+        if not isinstance(self.rows, Matrices):
+            raise TypeError("a streamed Prepared has no matrices; read its rows with its plan")
+        return self.rows
+
+    @property
+    def plan(self) -> StreamPlan:
+        """Where a streamed run's rows come from; an in-memory run has no plan."""
+        if not isinstance(self.rows, StreamPlan):
+            raise TypeError("an in-memory Prepared has no stream plan; its rows are matrices")
+        return self.rows
 
 
 @dataclass

@@ -264,7 +264,7 @@ class DataConfig(_Config):
     names: tuple[str, ...] = ReadOptions.names
     encoding: str = ReadOptions.encoding
     decimal: str = ReadOptions.decimal
-    # above this, training streams the data instead of holding it (prep/, streamed runs)
+    # above this, training streams the data instead of holding it (prep/streamed.py)
     memory_budget: str = "auto"
 
     def __post_init__(self) -> None:
