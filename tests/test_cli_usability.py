@@ -215,7 +215,8 @@ def test_evaluating_on_the_training_file_warns_and_hashes_only_when_sizes_match(
 
 
 @pytest.mark.parametrize(
-    "command", ["", "train", "evaluate", "predict", "curves", "info", "importance", "export"]
+    "command",
+    ["", "train", "evaluate", "predict", "curves", "info", "importance", "export", "cv", "tune"],
 )
 def test_help_is_plain_and_fits_80_columns(cli, command):
     args = [command, "--help"] if command else ["--help"]

@@ -17,12 +17,13 @@ from tabnet_cli.cli.train import train
 @command()
 @opts.with_options_of(train, drop=("plot",))
 def cv(
-    folds: Annotated[int, typer.Option(min=2, help="Number of folds.")] = 5,
+    folds: Annotated[int, typer.Option(min=2, metavar="K", help="Number of folds.")] = 5,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document (folds and summary).")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option(help="Keep each fold's run in DIR/fold-1, DIR/fold-2...")
+        Path | None,
+        typer.Option(metavar="DIR", help="Keep each fold's run in DIR/fold-1, DIR/fold-2..."),
     ] = None,
     **options: Any,
 ) -> None:

@@ -220,7 +220,7 @@ FeatureScaleOpt = Annotated[
 ]
 ZeroInitLast = Annotated[bool, _flag("Start the output layer at zero.", MODEL)]
 Embedding = _choice(EMBEDDINGS, "Input embedding: periodic (learned cosines per input).", MODEL)
-Loss = _choice(LOSSES, "auto: from the task and the recipe (see README).", FIT)
+Loss = _choice(LOSSES, "auto: from the task and the recipe (see docs/recipes.md).", FIT)
 HuberDelta = Annotated[
     float, _option("Huber loss threshold, in scaled target units.", FIT, "DELTA")
 ]

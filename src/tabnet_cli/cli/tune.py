@@ -15,18 +15,23 @@ from tabnet_cli.cli.train import train
 @command()
 @opts.with_options_of(train, drop=("plot", "folds"))
 def tune(
-    trials: Annotated[int, typer.Option(min=0, help="Trials to run (0: retrain the best).")] = 20,
+    trials: Annotated[
+        int, typer.Option(min=0, metavar="N", help="Trials to run (0: retrain the best).")
+    ] = 20,
     timeout: Annotated[
-        float | None, typer.Option(min=0, help="Stop starting trials after S seconds.")
+        float | None, typer.Option(min=0, metavar="S", help="Stop starting trials after S seconds.")
     ] = None,
     storage: Annotated[
-        str | None, typer.Option(help="Study database, e.g. sqlite:///study.db (resumable).")
+        str | None,
+        typer.Option(metavar="URL", help="Study database, e.g. sqlite:///study.db (resumable)."),
     ] = None,
     study_name: Annotated[
-        str | None, typer.Option(help="Study name \\[default: tabnet-<file>-<target>].")
+        str | None,
+        typer.Option(metavar="NAME", help="Study name [default: tabnet-<file>-<target>]."),
     ] = None,
     space: Annotated[
-        str | None, typer.Option(help="TOML file overriding parameters of the search space.")
+        str | None,
+        typer.Option(metavar="FILE", help="TOML file overriding parameters of the search space."),
     ] = None,
     **options: Any,
 ) -> None:
