@@ -76,14 +76,7 @@ def save_run(
     extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Writes the four files (and ``extra_files``, name -> text, such as ``config.toml``)
-    into ``out_dir`` atomically; refuses an existing ``out_dir``. A failed write (full
-    disk, read-only place) is one ``OutputError`` and leaves nothing.
-
-    Example:
-        >>> save_run(Path("/proc/runs/x"), None, None, [], {}, {})  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        tabnet_cli.io.outputs.OutputError: cannot write /proc/runs/x: ...; choose another --out
+    into ``out_dir`` atomically (see ``write_run_files``).
     """
     from safetensors.torch import save
 
@@ -100,7 +93,15 @@ def save_run(
 
 def write_run_files(out_dir: Path, files: dict[str, bytes]) -> Path:
     """Writes a run directory's files (name -> bytes) into ``out_dir`` atomically: staged
-    under a temporary name, then renamed; refuses an existing ``out_dir``."""
+    under a temporary name, then renamed; refuses an existing ``out_dir``. A failed write
+    (full disk, read-only place) is one ``OutputError`` and leaves nothing.
+
+    Example:
+        >>> write_run_files(Path("/proc/runs/x"), {})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.io.outputs.OutputError: cannot write /proc/runs/x: ...; choose another --out
+    """
     if out_dir.exists():
         raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
     prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
