@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     pass
 
 
-RUNS = Path("runs")  # where runs go without --out
+RUNS = Path("runs")
+LARGE_TABLE_CELLS = 1_000_000  # where runs go without --out
 
 
 def default_run_dir(data: str, root: Path = RUNS) -> Path:
@@ -103,7 +104,10 @@ def _train_and_save(
         run_dir = out_dir or default_run_dir(source)
         return train_ensemble(source, bagged, run_dir, callbacks, notify, keep_partial=True)
     config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
-    gc.collect()  # pandas' internal reference cycles would keep the table alive otherwise
+    if prepared.provenance.rows * len(prepared.schema.columns) > LARGE_TABLE_CELLS:
+        # pandas' internal reference cycles would keep the table alive until the next
+        # collection; a full collection costs ~0.3 s, worth it only for a large table
+        gc.collect()
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
     from tabnet_cli.fit.loop import select_device
