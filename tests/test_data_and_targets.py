@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from tabnet_cli.errors import DataError
-from tabnet_cli.io.tables import iter_table, read_table, split_positions
+from tabnet_cli.io.tables import iter_table, read_table
 from tabnet_cli.prep.features import FeatureEncoder
+from tabnet_cli.prep.split import split_positions
 from tabnet_cli.prep.targets import TargetEncoder, infer_task
 
 

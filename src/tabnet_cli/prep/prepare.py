@@ -23,7 +23,8 @@ import numpy as np
 
 from tabnet_cli.errors import DataError
 from tabnet_cli.io.sources import display_name
-from tabnet_cli.io.tables import read_table, require_columns, sha256_of, split_positions
+from tabnet_cli.io.tables import read_table, require_columns, sha256_of
+from tabnet_cli.prep.split import split_positions
 from tabnet_cli.prep.types import Matrices, Prepared, Provenance, Schema, Split, Table
 from tabnet_cli.settings.config import DataConfig
 
