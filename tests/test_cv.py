@@ -9,7 +9,6 @@ import pytest
 from conftest import assert_user_error
 
 FAST = "--recipe plain --layers 4 --epochs 2 --verbose 0"
-ION = "/work/shared/data/ion.csv"
 
 
 def test_cv_json_has_every_fold_and_a_summary(cli, binary_csv):
@@ -22,13 +21,6 @@ def test_cv_json_has_every_fold_and_a_summary(cli, binary_csv):
     assert report["summary"]["accuracy"]["mean"] == pytest.approx(np.mean(accuracies))
     assert report["summary"]["accuracy"]["std"] == pytest.approx(np.std(accuracies))
     assert set(report["summary"]) >= {"loss", "accuracy", "f1", "roc_auc"}
-
-
-@pytest.mark.skipif(not __import__("os").path.exists(ION), reason="shared data not present")
-def test_cv_on_ionosphere_gives_three_folds(cli):
-    result = cli.line(f"cv {ION} --target Class --folds 3 --json {FAST}")
-    assert result.exit_code == 0, result.stderr
-    assert len(json.loads(result.stdout)["folds"]) == 3
 
 
 def test_cv_table_and_stratified_folds(cli, multiclass_csv):
