@@ -108,11 +108,14 @@ def cross_validate(
 
 
 def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, Any]:
-    from tabnet_cli.fit.train import resolve, train
+    from tabnet_cli.fit.train import model_config_for, resolve, train
+    from tabnet_cli.run.save import check_savable
 
     prepared = prepare(table, split, config.data, config.train.loss)
     config = resolve_training(config, len(prepared.x_train), prepared.task)
     train_config = resolve(config.train, prepared)
+    model_config = model_config_for(prepared, config.arch)
+    check_savable(table.source, prepared, model_config, train_config, config)
     for message in prepared.notices if notify else ():
         notify(message)
     fitted = train(prepared, config.arch, train_config, callbacks)

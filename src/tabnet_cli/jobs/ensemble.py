@@ -53,6 +53,7 @@ def train_ensemble(
     from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
     from tabnet_cli.prep.prepare import prepare, read_source
     from tabnet_cli.prep.types import Split
+    from tabnet_cli.run.save import check_savable
     from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
     refuse_validation_file(config.data)
@@ -65,7 +66,9 @@ def train_ensemble(
     config = resolve_training(config, len(splits[0].train_rows), prepared.task)
     train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)  # refused (no GPU) before any member
-    check_memory(model_config_for(prepared, config.arch), device)  # before any member
+    model_config = model_config_for(prepared, config.arch)
+    check_memory(model_config, device)  # before any member
+    check_savable(source, prepared, model_config, train_config, config)
     for message in prepared.notices:
         notify(message)
     members = []

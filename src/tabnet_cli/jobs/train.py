@@ -21,7 +21,7 @@ from tabnet_cli.io.sources import STDIN
 from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
 from tabnet_cli.prep.types import Prepared
 from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir
-from tabnet_cli.run.save import TrainSummary, write_run
+from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
@@ -117,7 +117,9 @@ def _train_and_save(
         distributed.start(rank, device)
         if not rank.is_main:  # one voice: rank 0 prints and writes
             callbacks, notify = (), _silent
-    check_memory(model_config_for(prepared, config.arch), device)
+    model_config = model_config_for(prepared, config.arch)
+    check_memory(model_config, device)
+    check_savable(source, prepared, model_config, train_config, config)  # before training
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     try:

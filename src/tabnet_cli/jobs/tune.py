@@ -147,15 +147,19 @@ def _base_config(config: RunConfig) -> RunConfig:
 
 
 def _prepare_once(source: str, config: RunConfig, notify):
-    from tabnet_cli.fit.train import resolve
+    from tabnet_cli.fit.train import model_config_for, resolve
     from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+    from tabnet_cli.run.save import check_savable
     from tabnet_cli.settings.recipes import resolve_training
 
     table = read_source(source, config.data)
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     resolved = resolve_training(config, len(prepared.x_train), prepared.task)
-    resolve(resolved.train, prepared)  # a bad --monitor or --class-weight: before any trial
+    # a bad --monitor or --class-weight, a run that could not be saved: before any trial
+    train_config = resolve(resolved.train, prepared)
+    model_config = model_config_for(prepared, resolved.arch)
+    check_savable(source, prepared, model_config, train_config, resolved)
     for message in prepared.notices:
         notify(message)
     return prepared, resolved

@@ -48,14 +48,22 @@ def label_key(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars to JSON-friendly Python values."""
-    if isinstance(value, np.generic):
+    """A label as a JSON value (what ``model.json`` can hold): NumPy numbers as Python
+    ones, anything else that is not a number, text or boolean (a timestamp, a decimal)
+    as its text, the way ``label_key`` sees it.
+
+    Example:
+        >>> import decimal
+        >>> _plain(np.int64(3)), _plain(2.0), _plain(" a "), _plain(decimal.Decimal("1.5"))
+        (3, 2, 'a', '1.5')
+    """
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        return value.strip()
-    return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    return label_key(value)
 
 
 def infer_task(target: pd.Series, loss: str, task: str) -> str:
@@ -190,6 +198,8 @@ class TargetEncoder:
             self.baseline_ = [float(y.mean())]  # the naive model: predict the training mean
         else:
             labels = {label_key(v): _plain(v) for v in values.unique()}
+            if any(isinstance(v, float) and not np.isfinite(v) for v in labels.values()):
+                raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
             self.classes_ = [labels[k] for k in sorted(labels, key=_sort_key(labels))]
             self.center_, self.spread_ = 0.0, 1.0
             counts = Counter(label_key(v) for v in values.tolist())

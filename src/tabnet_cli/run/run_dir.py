@@ -96,8 +96,8 @@ def save_run(
         os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         write_new_file(staging / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
-        write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
-        write_new_file(staging / METRICS, _json_bytes(metrics))
+        write_new_file(staging / MANIFEST, json_bytes(manifest.to_json()))
+        write_new_file(staging / METRICS, json_bytes(metrics))
         write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
         for name, text in (extra_files or {}).items():
             write_new_file(staging / name, text.encode("utf-8"))
@@ -134,7 +134,7 @@ def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
     return buffer.getvalue()
 
 
-def _json_bytes(data: dict) -> bytes:
+def json_bytes(data: dict) -> bytes:
     return (json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n").encode()
 
 
