@@ -150,6 +150,24 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
     return prepare(table, split, config.data, config.train.loss)
 
 
+def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
+    """What every process of a data-parallel run (``--nproc``) would refuse, checked once
+    before they start: stdin (each process reads DATA), an ensemble, data that need
+    streaming, GPUs too few for the processes."""
+    if source == STDIN:
+        raise TabnetError(
+            f"--nproc {nproc} starts {nproc} processes that each read DATA; give a file, "
+            "not stdin (-)"
+        )
+    if config.data.folds > 1:
+        raise TabnetError(
+            "--folds trains its members one after the other in one process; leave out "
+            "--nproc or --folds"
+        )
+    _refuse_streaming(source, config, "--nproc (torchrun)")
+    distributed.check_devices(config.train.device, nproc)
+
+
 def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
     """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
     streaming rather than run out of memory."""
