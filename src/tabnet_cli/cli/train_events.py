@@ -23,7 +23,7 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
     """
     from tabnet_cli.io.sources import display_name
     from tabnet_cli.report.events import EpochEvents, JsonLines, outcome_events
-    from tabnet_cli.settings.recipes import resolve_before_data
+    from tabnet_cli.settings.recipes import decided_by_data, resolve_before_data
 
     rank = distributed.current()
     events = JsonLines(sys.stderr if rank is None or rank.is_main else _Silent())
@@ -32,7 +32,13 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
             raise TabnetError("--plot draws text on stderr; leave it out with --log-format jsonl")
         config = make_config()
         start = resolve_before_data(config)
-        events.emit("start", data=display_name(data), recipe=config.recipe, config=start)
+        pending = decided_by_data(start)
+        shown = start.to_dict()
+        shown["train"].update(dict.fromkeys(pending, None))  # train_begin gives them
+        events.emit(
+            "start", data=display_name(data), recipe=config.recipe, config=shown,
+            from_data=list(pending),
+        )  # fmt: skip
         summary = _train(data, config, out, EpochEvents(events), events)
     except TabnetError as exc:
         distributed.record_error(str(exc))  # for the launcher of --nproc
