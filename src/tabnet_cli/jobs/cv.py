@@ -92,9 +92,12 @@ def cross_validate(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    from tabnet_cli.jobs.train import refuse_streaming
+
     refuse_validation_file(config.data)
     config = resolve_data(config)
     config = replace(config, data=replace(config.data, folds=1))
+    refuse_streaming(source, config, "tabnet cv")
     table = read_source(source, config.data)
     splits = fold_splits(table, config.data, config.train.loss, folds, config.train.seed)
     result = CvResult(task="")

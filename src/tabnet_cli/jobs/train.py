@@ -73,7 +73,7 @@ def train_run(
         if config.data.folds > 1:
             from tabnet_cli.jobs.ensemble import train_ensemble
 
-            _refuse_streaming(source, config, "--folds")
+            refuse_streaming(source, config, "--folds")
 
             run_dir = out_dir or default_run_dir(source)
             return train_ensemble(source, config, run_dir, callbacks, notify)
@@ -164,13 +164,13 @@ def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
             "--folds trains its members one after the other in one process; leave out "
             "--nproc or --folds"
         )
-    _refuse_streaming(source, config, "--nproc (torchrun)")
+    refuse_streaming(source, config, "--nproc (torchrun)")
     distributed.check_devices(config.train.device, nproc)
 
 
-def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
-    """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
-    streaming rather than run out of memory."""
+def refuse_streaming(source: str, config: RunConfig, what: str) -> None:
+    """Ensembles, data-parallel runs, cv and tune hold the table in memory: refuse one
+    that needs streaming rather than run out of memory."""
     from tabnet_cli.prep.survey import should_stream
 
     if should_stream(source, config.data)[0]:
@@ -180,10 +180,11 @@ def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
 def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError:
     from tabnet_cli.system.memory import format_size, memory_budget
 
+    instead = "train without it" if what.startswith("--") else "train on a sample of the rows"
     return TabnetError(
         f"{source} needs more than the --memory-budget of "
         f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
-        "does not stream yet; train without it, or raise --memory-budget if the memory allows"
+        f"does not stream yet; {instead}, or raise --memory-budget if the memory allows"
     )
 
 

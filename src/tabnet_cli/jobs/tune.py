@@ -104,7 +104,10 @@ def tune(
     optuna = require_optuna()
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    from tabnet_cli.jobs.train import refuse_streaming
+
     base = _base_config(config)
+    refuse_streaming(source, base, "tabnet tune")
     prepared, defaults, fingerprint = _prepare_once(source, base, notify)
     study = _study(optuna, source, base, settings, recipe_values(defaults, settings.space))
     claim_study(study, study_identity(fingerprint, base, prepared.task))
