@@ -103,8 +103,8 @@ def test_callbacks_accept_context_they_do_not_know():
         ("--momentum -5", "--momentum must be in [0.0, 1.0), got -5.0"),
         ("--huber-delta 0", "--huber-delta must be in (0.0, inf), got 0.0"),
         ("--lr inf", "--lr must be in (0.0, inf), got inf"),
-        ("--batch-size 0", "--batch-size must be in [1, inf), got 0"),
-        ("--patience -1", "--patience must be in [0, inf), got -1"),
+        ("--batch-size 0", "--batch-size must be in [1, 2147483647], got 0"),
+        ("--patience -1", "--patience must be in [0, 1000000], got -1"),
     ],
 )
 def test_out_of_range_options_are_one_line(cli, regression_csv, tmp_path, options, message):

@@ -69,3 +69,33 @@ def test_non_finite_logs_are_null_and_outcomes_are_ordered():
     ]
     completed = outcome_events({"stop_reason": "completed"}, "runs/x")
     assert completed == [("saved", {"path": "runs/x", "metrics": {"stop_reason": "completed"}})]
+
+
+def test_the_start_event_shows_the_recipe_and_members_are_named(cli, regression_csv, tmp_path):
+    result = cli.line(
+        f"train {regression_csv} --target y --layers 4 --epochs 1 --log-format jsonl "
+        f"--out {tmp_path}/run"
+    )  # the auto recipe: a bagged ensemble of 5 on so few rows
+    assert result.exit_code == 0, result.stderr
+    events = events_of(result.stderr)
+    start = events[0]
+    assert start["recipe"] == "auto"
+    train = start["config"]["train"]
+    assert (train["optimizer"], train["lr"], train["schedule"]) == ("adamw", 0.002, "cosine")
+    assert start["from_data"] == ["loss", "batch_size", "label_smoothing"]
+    assert train["batch_size"] is None and train["epochs"] == 1  # given: not from the data
+    begins = [e for e in events if e["event"] == "train_begin"]
+    assert [e["member"] for e in begins] == [1, 2, 3, 4, 5]
+    assert begins[0]["train_config"]["batch_size"] == 32  # resolved from the rows
+    epochs = [(e["member"], e["epoch"]) for e in events if e["event"] == "epoch"]
+    assert epochs == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
+
+
+def test_a_single_network_has_no_member(cli, regression_csv, tmp_path):
+    result = cli.line(
+        f"train {regression_csv} --target y --recipe plain --layers 4 --epochs 1 "
+        f"--log-format jsonl --out {tmp_path}/run"
+    )
+    events = events_of(result.stderr)
+    assert events[0]["from_data"] == ["loss"] and events[0]["config"]["train"]["loss"] is None
+    assert all("member" not in e for e in events)

@@ -78,8 +78,9 @@ def test_read_options_defaults_and_json_round_trip():
         "names": [],
         "encoding": "utf-8",
         "decimal": ".",
+        "text": [],
     }
-    options = data.ReadOptions(("n.a.",), False, False, ("a", "b"), "latin-1", ",")
+    options = data.ReadOptions(("n.a.",), False, False, ("a", "b"), "latin-1", ",", ("y",))
     assert data.ReadOptions.from_dict(json.loads(json.dumps(options.to_dict()))) == options
     assert data.ReadOptions.from_dict({}) == data.ReadOptions()
 

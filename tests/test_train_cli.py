@@ -225,7 +225,7 @@ def _no_run_written(tmp_path: Path) -> bool:
         ),
         (["--target", "y", "--loss", "crossentropy"], "holds continuous numbers, not class labels"),
         (["--target", "y", "--loss", "hinge"], "Invalid value for '--loss'"),
-        (["--target", "y", "--epochs", "0"], "--epochs must be in [1, inf), got 0"),
+        (["--target", "y", "--epochs", "0"], "--epochs must be in [1, 1000000], got 0"),
         (["--target", "y", "--lyers", "4"], "No such option: --lyers"),
         (["--target", "y", "--monitor", "val_accuracy"], "--monitor val_accuracy is not recorded"),
         (["--target", "y", "--drop", "zz"], "--drop column 'zz' not found"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pandas as pd
 import pytest
 from conftest import assert_user_error
 
@@ -116,3 +117,50 @@ def test_the_search_space_covers_the_embedding_and_starts_from_the_recipe():
     config = resolve_before_data(RunConfig(DataConfig(target="y")))
     assert recipe_values(config, DEFAULT_SPACE)["embedding"] == "periodic"
     assert trial_config(config, {"embedding": "none"}).arch.embedding == "none"
+
+
+def test_a_study_is_not_reused_for_other_data(cli, regression_csv, tmp_path, space):
+    first, second = tmp_path / "a" / "data.csv", tmp_path / "b" / "data.csv"
+    for path in (first, second):
+        path.parent.mkdir()
+    frame = pd.read_csv(regression_csv)
+    frame.to_csv(first, index=False)
+    frame.iloc[::-1].to_csv(second, index=False)  # the same stem, other rows' order
+    result = _tune(cli, first, "y", tmp_path, space, tmp_path / "run1")
+    assert result.exit_code == 0, result.stderr
+    result = _tune(cli, second, "y", tmp_path, space, tmp_path / "run2")
+    assert_user_error(
+        result, "study 'tabnet-data-y' was made for other trials (data sha256 "
+    )  # fmt: skip
+    assert "give --study-name NAME to start another study" in result.stderr
+    assert not (tmp_path / "run2").exists()
+    result = _tune(cli, second, "y", tmp_path, space, tmp_path / "run3", "--study-name other")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_study_is_not_reused_for_another_task_or_target(cli, binary_csv, tmp_path, space):
+    result = _tune(cli, binary_csv, "label", tmp_path, space, tmp_path / "run1")
+    assert result.exit_code == 0, result.stderr
+    result = _tune(
+        cli, binary_csv, "label", tmp_path, space, tmp_path / "run2", "--loss crossentropy"
+    )
+    assert_user_error(result, "(task 'binary', not 'multiclass'); give --study-name")
+    result = _tune(
+        cli,
+        binary_csv,
+        "colour",
+        tmp_path,
+        space,
+        tmp_path / "run3",
+        "--study-name tabnet-bin-label",
+    )
+    assert_user_error(result, "(target 'label', not 'colour'); give --study-name NAME")
+
+
+def test_the_storage_password_is_not_shown(cli, binary_csv, tmp_path, space):
+    result = cli.line(
+        f"tune {binary_csv} --target label --trials 1 --space {space} --verbose 0 "
+        f"--storage nosuch://bob:s3cret@db.example/optuna --out {tmp_path / 'o'}"
+    )
+    assert_user_error(result, "--storage nosuch://bob:***@db.example/optuna: cannot open")
+    assert "s3cret" not in result.stderr

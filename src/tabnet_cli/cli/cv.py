@@ -25,17 +25,21 @@ def cv(
         Path | None,
         typer.Option(metavar="DIR", help="Keep each fold's run in DIR/fold-1, DIR/fold-2..."),
     ] = None,
+    nproc: opts.TrainOnlyNproc = 1,
+    log_format: opts.TrainOnlyLogFormat = "text",
     **options: Any,
 ) -> None:
     """Cross-validate: train on K-1 folds, score on the fold left out, K times.
 
-    Preprocessing is fitted inside each fold. Takes every option of tabnet train.
+    Preprocessing is fitted inside each fold. Takes the options of tabnet train but
+    --nproc, --log-format and --plot; the table is held in memory (--memory-budget).
 
     Example: tabnet cv ion.csv --target Class --folds 5 --json
     """
     from tabnet_cli.jobs.cv import cross_validate
     from tabnet_cli.report.progress import KerasProgress
 
+    opts.refuse_train_only("cv", nproc, log_format)
     source, config = opts.command_config(options, options["ctx"])
     console, verbose = stderr_console(), options["verbose"]
 

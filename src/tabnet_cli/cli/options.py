@@ -324,6 +324,25 @@ LogFormat = Annotated[
 
 DEFAULT_LAYERS = format_layers(ArchConfig.layers)
 
+# train options that cv and tune take by name only to refuse them (not in their help)
+TrainOnlyNproc = Annotated[int, typer.Option(hidden=True)]
+TrainOnlyLogFormat = Annotated[str, typer.Option(hidden=True)]
+
+
+def refuse_train_only(command: str, nproc: int, log_format: str) -> None:
+    """``--nproc`` and ``--log-format`` are train's: ``command`` (cv, tune) trains in one
+    process and reports as text, so either given is one error line, not ignored."""
+    if nproc != 1:
+        raise TabnetError(
+            f"--nproc is an option of tabnet train; tabnet {command} trains in one process: "
+            "leave it out"
+        )
+    if log_format != "text":
+        raise TabnetError(
+            f"--log-format is an option of tabnet train; tabnet {command} reports as text"
+            + (" (--json prints its result as JSON)" if command == "cv" else "")
+        )
+
 
 # the arguments and options of the commands that apply a saved run
 RunArg = Annotated[

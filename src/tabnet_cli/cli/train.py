@@ -4,6 +4,7 @@ the run directory's path on stdout."""
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from tabnet_cli.cli.app import (
     stderr_console,
     wants_colour,
 )
-from tabnet_cli.cli.train_events import train_with_events
+from tabnet_cli.cli.train_events import error_events, train_with_events
 from tabnet_cli.errors import plural
 from tabnet_cli.settings.config import ArchConfig, DataConfig, RunConfig, TrainConfig
 from tabnet_cli.system import distributed
@@ -112,15 +113,28 @@ def train(
 
 def _dispatch(options: dict, ctx: typer.Context) -> None:
     """Under torchrun for --nproc, with JSON events for --log-format jsonl, or plainly."""
+    jsonl = options["log_format"] == "jsonl"
     if options["nproc"] > 1 and distributed.current() is None:
-        raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
+        with error_events() if jsonl else nullcontext():
+            _launch(options, ctx)
     out, plot = options["out"], options["plot"]
-    if options["log_format"] == "jsonl":  # user errors become JSON events too: built there
+    if jsonl:  # user errors become JSON events too: built there
         data = options["data"] or opts.command_config(options, ctx)[0]  # from a --config
         train_with_events(data, lambda: opts.command_config(options, ctx)[1], out, plot)
         return
+    with distributed.errors_recorded():  # a rank's error, for the launcher
+        source, config = opts.command_config(options, ctx)
+        run_training(source, config, out, options["verbose"], plot)
+
+
+def _launch(options: dict, ctx: typer.Context) -> None:
+    """Checks what every rank would refuse (the options, stdin, --folds, streaming, the
+    GPUs) once, then starts the ranks under torchrun; exits with their exit code."""
+    from tabnet_cli.jobs.train import check_data_parallel
+
     source, config = opts.command_config(options, ctx)
-    run_training(source, config, out, options["verbose"], plot)
+    check_data_parallel(source, config, options["nproc"])
+    raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

@@ -11,34 +11,43 @@ from tabnet_cli.cli import options as opts
 from tabnet_cli.cli.app import INTERRUPTED, command, stderr_console
 from tabnet_cli.cli.train import train
 
+Trials = Annotated[
+    int, typer.Option(min=0, metavar="N", help="Trials to run (0: retrain the best).")
+]
+Timeout = Annotated[
+    float | None, typer.Option(min=0, metavar="S", help="Stop starting trials after S seconds.")
+]
+Storage = Annotated[
+    str | None,
+    typer.Option(metavar="URL", help="Study database, e.g. sqlite:///study.db (resumable)."),
+]
+StudyName = Annotated[
+    str | None, typer.Option(metavar="NAME", help="Study name [default: tabnet-<file>-<target>].")
+]
+Space = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", help="TOML file overriding parameters of the search space."),
+]
+
 
 @command()
 @opts.with_options_of(train, drop=("plot", "folds"))
 def tune(
-    trials: Annotated[
-        int, typer.Option(min=0, metavar="N", help="Trials to run (0: retrain the best).")
-    ] = 20,
-    timeout: Annotated[
-        float | None, typer.Option(min=0, metavar="S", help="Stop starting trials after S seconds.")
-    ] = None,
-    storage: Annotated[
-        str | None,
-        typer.Option(metavar="URL", help="Study database, e.g. sqlite:///study.db (resumable)."),
-    ] = None,
-    study_name: Annotated[
-        str | None,
-        typer.Option(metavar="NAME", help="Study name [default: tabnet-<file>-<target>]."),
-    ] = None,
-    space: Annotated[
-        str | None,
-        typer.Option(metavar="FILE", help="TOML file overriding parameters of the search space."),
-    ] = None,
+    trials: Trials = 20,
+    timeout: Timeout = None,
+    storage: Storage = None,
+    study_name: StudyName = None,
+    space: Space = None,
+    nproc: opts.TrainOnlyNproc = 1,
+    log_format: opts.TrainOnlyLogFormat = "text",
     **options: Any,
 ) -> None:
     """Search layers, dropout, lr, weight decay, batch size and recipe pieces with optuna.
 
     Every trial trains on one prepared data set with early stopping and pruning; the
-    best setting is retrained as a normal run. Takes every option of tabnet train.
+    best setting is retrained as a normal run. Takes the options of tabnet train but
+    --folds, --nproc, --log-format and --plot; the table is held in memory
+    (--memory-budget).
 
     Example: tabnet tune ion.csv --target Class --trials 30 --storage sqlite:///ion.db
     """
@@ -46,6 +55,7 @@ def tune(
     from tabnet_cli.jobs.tune import TuneSettings, require_optuna
     from tabnet_cli.jobs.tune import tune as run_search
 
+    opts.refuse_train_only("tune", nproc, log_format)
     require_optuna()  # before reading anything: say how to install it
     source, config = opts.command_config(options, options["ctx"])
     settings = TuneSettings(trials, read_space(space), timeout, storage, study_name)

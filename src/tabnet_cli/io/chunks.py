@@ -26,7 +26,7 @@ from tabnet_cli.io.csv_blocks import (
 from tabnet_cli.io.csv_format import sniff_format
 from tabnet_cli.io.csv_parse import READ_ERRORS, arrow_setup, pandas_errors, pandas_options
 from tabnet_cli.io.opening import open_source, peek, shape_frame
-from tabnet_cli.io.parquet import parquet_columns, parquet_errors
+from tabnet_cli.io.parquet import decimals_as_floats, parquet_columns, parquet_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,5 +119,5 @@ def parquet_chunks(
             use_pandas_metadata=True,
         )
         for batch in batches:
-            frame = pa.Table.from_batches([batch]).to_pandas()
+            frame = decimals_as_floats(pa.Table.from_batches([batch])).to_pandas()
             yield shape_frame(frame, name, None, options)

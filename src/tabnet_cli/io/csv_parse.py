@@ -63,6 +63,7 @@ def pandas_options(form: CsvFormat, options: ReadOptions) -> dict:
         "skipinitialspace": True,
         "header": 0 if options.header and not options.names else None,
         "names": list(options.names) or None,
+        "dtype": dict.fromkeys(options.text, "str"),  # read as written (labels like 007)
     }
 
 
@@ -123,6 +124,7 @@ def arrow_setup(form: CsvFormat, options: ReadOptions):
         # text with few distinct values arrives as pandas Categorical: a byte per row
         # instead of a Python string object
         auto_dict_encode=True,
+        column_types=dict.fromkeys(options.text, "string"),  # read as written (labels like 007)
     )
     read = {
         "encoding": "utf8" if form.encoding == "utf-8-sig" else form.encoding,  # skips a BOM
@@ -213,7 +215,9 @@ def _whole_file(path: str, setup, pa):
     return table
 
 
-def clean_cells(frame: pd.DataFrame, markers: list[str], decimal: str = ".") -> pd.DataFrame:
+def clean_cells(
+    frame: pd.DataFrame, markers: list[str], decimal: str = ".", text: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Strips text cells, reads stripped ``markers`` as missing, and makes a text column
     numbers (or booleans) when every remaining cell is one, in place.
 
@@ -226,7 +230,7 @@ def clean_cells(frame: pd.DataFrame, markers: list[str], decimal: str = ".") -> 
     markers = frozenset(markers)
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
-        cleaned = _clean_column(column, markers, decimal)
+        cleaned = _clean_column(column, markers, "" if frame.columns[position] in text else decimal)
         if cleaned is not column:
             frame.isetitem(position, cleaned)
     return frame
@@ -306,9 +310,11 @@ def _spread(per_label: list, cleaned: list, codes: np.ndarray, column: pd.Series
 
 
 def _as_numbers(present: list[str], decimal: str) -> list | None:
-    """The numbers the labels spell, or None if one does not."""
+    """The numbers the labels spell, or None if one does not (or ``decimal`` is "": text)."""
     import pandas as pd
 
+    if not decimal:
+        return None
     if decimal != ".":
         if any("." in label for label in present):
             return None  # "1.5" is not a number when the decimal mark is ","

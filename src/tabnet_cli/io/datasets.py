@@ -124,6 +124,8 @@ class BlockSource:
     def __init__(self, name: str, blocks: list[Block], options: ReadOptions):
         self.name, self.blocks, self.options = name, blocks, options
         self._columns: list[str] | None = None
+        self._kinds: dict[str, tuple[str, str]] = {}  # column -> (kind, the file it is from)
+        self._checked: set[str] = set()  # CSV files read through once, kinds checked
 
     @classmethod
     def open(cls, source: str, options: ReadOptions = DEFAULT_READ) -> BlockSource:
@@ -159,7 +161,21 @@ class BlockSource:
         for chunk in chunks:
             chunk.columns = [str(c).strip() for c in chunk.columns]
             self._check_columns(list(chunk.columns), block.path, columns)
+            if block.row_group is None and block.path not in self._checked:
+                self._check_kinds(chunk, block.path)  # parquet: by schema, when opened
             yield chunk if columns is None else chunk[columns]
+        self._checked.add(block.path)
+
+    def _check_kinds(self, chunk: pd.DataFrame, path: str) -> None:
+        """A column holds the same kind of values (numbers, text...) in every file: the
+        same column as numbers in one file and text in another is refused, naming both."""
+        for name in chunk.columns:
+            kind = value_kind(chunk[name])
+            if kind is None:
+                continue
+            seen, where = self._kinds.setdefault(name, (kind, path))
+            if seen != kind and where != path:
+                raise mixed_kinds(name, (kind, path), (seen, where))
 
     def _check_columns(self, names: list[str], path: str, wanted: list[str] | None) -> None:
         """Every file of a source has the columns of the first one (or those ``wanted``)."""
@@ -174,14 +190,80 @@ class BlockSource:
             )
 
 
+def value_kind(column: pd.Series) -> str | None:
+    """What a column of a chunk holds: numbers, text, booleans or dates and times; None
+    when it holds nothing but missing values (which fit any kind).
+
+    Example:
+        >>> import pandas as pd
+        >>> value_kind(pd.Series([1, None])), value_kind(pd.Series(["a", None]))
+        ('numbers', 'text')
+        >>> value_kind(pd.Series([True, None], dtype=object)), value_kind(pd.Series([None]))
+        ('booleans', None)
+    """
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = pd.Series(column.cat.categories)
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return "booleans"
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return None if column.isna().all() else "numbers"
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return "dates and times"
+    found = pd.api.types.infer_dtype(column, skipna=True)
+    kinds = {"boolean": "booleans", "empty": None, "date": "dates and times"}
+    numbers = ("integer", "floating", "mixed-integer-float", "decimal")
+    return "numbers" if found in numbers else kinds.get(found, "text")
+
+
+def mixed_kinds(name: str, this: tuple[str, str], first: tuple[str, str]) -> DataError:
+    return DataError(
+        f"column {name!r} holds {this[0]} in {this[1]} but {first[0]} in {first[1]}; "
+        "give files whose columns hold the same kind of values"
+    )
+
+
+def _arrow_kind(kind) -> str | None:
+    """:func:`value_kind` of a parquet column, from its type alone."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_null(kind) or pa.types.is_nested(kind):
+        return None  # no values, or not a model input (parquet_columns leaves it out)
+    if pa.types.is_boolean(kind):
+        return "booleans"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "numbers"
+    if pa.types.is_temporal(kind):
+        return "dates and times"
+    return "text"
+
+
+def _check_schemas(schemas: list[tuple[str, object]]) -> None:
+    """The parquet files of a source give their columns the same kinds of values."""
+    first: dict[str, tuple[str, str]] = {}
+    for path, schema in schemas:
+        for field in schema:  # type: ignore[attr-defined]
+            kind = _arrow_kind(field.type)
+            if kind is None:
+                continue
+            seen = first.setdefault(field.name.strip(), (kind, path))
+            if seen[0] != kind:
+                raise mixed_kinds(field.name.strip(), (kind, path), seen)
+
+
 def _parquet_blocks(files: list[str]) -> list[Block]:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    blocks = []
+    blocks, schemas = [], []
     for path in files:
         try:
-            fragment = next(iter(ds.dataset(path, format="parquet").get_fragments()))
+            dataset = ds.dataset(path, format="parquet")
+            schemas.append((path, dataset.schema))
+            fragment = next(iter(dataset.get_fragments()))
             for group in fragment.row_groups:
                 blocks.append(Block(path, group.id, group.num_rows, group.total_byte_size))
         except pa.ArrowCancelled:
@@ -190,4 +272,5 @@ def _parquet_blocks(files: list[str]) -> list[Block]:
             raise DataError(f"{path}: cannot read parquet ({first_line(exc)})") from None
     if not blocks or not sum(block.rows or 0 for block in blocks):
         raise DataError(f"{files[0]} holds no rows")
+    _check_schemas(schemas)
     return blocks

@@ -88,7 +88,7 @@ def shape_frame(
     frame.columns = [str(c).strip() or f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
     refuse_duplicates(list(frame.columns), name)
     if form is not None:
-        frame = clean_cells(frame, form.markers, options.decimal)
+        frame = clean_cells(frame, form.markers, options.decimal, options.text)
         if options.decimal == "." and form.sep != ",":
             refuse_decimal_commas(frame, name)
     return frame

@@ -28,6 +28,26 @@ def parquet_columns(parquet, name: str) -> tuple[list[str], list[str]]:
     return plain, nested
 
 
+def decimals_as_floats(table):
+    """A ``pyarrow.Table`` with its decimal columns as float64: numbers to the model, as
+    a CSV's numbers are (pandas would give ``Decimal`` objects, which read as labels).
+
+    Example:
+        >>> import decimal, pyarrow as pa
+        >>> table = pa.table({"d": pa.array([decimal.Decimal("1.5")], pa.decimal128(4, 1))})
+        >>> decimals_as_floats(table).column("d").to_pylist()
+        [1.5]
+    """
+    import pyarrow as pa
+
+    for position, field in enumerate(table.schema):
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_decimal(kind):
+            floats = table.column(position).cast(kind).cast(pa.float64())
+            table = table.set_column(position, pa.field(field.name, pa.float64()), floats)
+    return table
+
+
 @contextmanager
 def parquet_errors(name: str):
     """A broken parquet file is one DataError line; pyarrow's Ctrl-C stays a Ctrl-C."""
@@ -51,7 +71,7 @@ def read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.D
         parquet = pq.ParquetFile(stream)
         plain, nested = parquet_columns(parquet, name)
         table = parquet.read(columns=plain if nested else None, use_pandas_metadata=True)
-        frame = table.to_pandas()
+        frame = decimals_as_floats(table).to_pandas()
     if nested and notices is not None:
         notices.append(
             f"ignored nested column(s) in {name} (lists, structs and maps are not model "

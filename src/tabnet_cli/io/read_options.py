@@ -30,9 +30,10 @@ class ReadOptions:
     names: tuple[str, ...] = ()  # column names for a file without a header line
     encoding: str = "utf-8"  # utf-8 accepts a BOM; a UTF-16 BOM is detected
     decimal: str = "."
+    text: tuple[str, ...] = ()  # columns read as written, never as numbers (class labels)
 
     def __post_init__(self) -> None:
-        for key in ("na_values", "names"):
+        for key in ("na_values", "names", "text"):
             value = getattr(self, key)
             value = tuple(value) if isinstance(value, list) else value  # as JSON gives it
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):

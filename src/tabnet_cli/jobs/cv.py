@@ -92,9 +92,12 @@ def cross_validate(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    from tabnet_cli.jobs.train import refuse_streaming
+
     refuse_validation_file(config.data)
     config = resolve_data(config)
     config = replace(config, data=replace(config.data, folds=1))
+    refuse_streaming(source, config, "tabnet cv")
     table = read_source(source, config.data)
     splits = fold_splits(table, config.data, config.train.loss, folds, config.train.seed)
     result = CvResult(task="")
@@ -108,11 +111,14 @@ def cross_validate(
 
 
 def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, Any]:
-    from tabnet_cli.fit.train import resolve, train
+    from tabnet_cli.fit.train import model_config_for, resolve, train
+    from tabnet_cli.run.save import check_savable
 
     prepared = prepare(table, split, config.data, config.train.loss)
     config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
     train_config = resolve(config.train, prepared)
+    model_config = model_config_for(prepared, config.arch)
+    check_savable(table.source, prepared, model_config, train_config, config)
     for message in prepared.notices if notify else ():
         notify(message)
     fitted = train(prepared, config.arch, train_config, callbacks)

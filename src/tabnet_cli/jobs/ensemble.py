@@ -54,6 +54,7 @@ def train_ensemble(
     from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
     from tabnet_cli.prep.prepare import prepare, read_source
     from tabnet_cli.prep.types import Split
+    from tabnet_cli.run.save import check_savable
     from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
     refuse_validation_file(config.data)
@@ -66,14 +67,17 @@ def train_ensemble(
     config = resolve_training(config, len(splits[0].train_rows), prepared.task)
     train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)  # refused (no GPU) before any member
-    check_memory(model_config_for(prepared, config.arch), device)  # before any member
+    model_config = model_config_for(prepared, config.arch)
+    check_memory(model_config, device)  # before any member
+    check_savable(source, prepared, model_config, train_config, config)
     for message in prepared.notices:
         notify(message)
     members = []
     for index, split in enumerate(splits, start=1):
         notify(f"member {index}/{folds}: validated on fold {index} ({len(split.valid_rows)} rows)")
         member = _member_data(prepared, split)
-        fitted = train(member, config.arch, train_config, callbacks, device)
+        told = [member_callback(callback, index) for callback in callbacks]
+        fitted = train(member, config.arch, train_config, told, device)
         members.append((fitted, member))
         if fitted.result.stop_reason == "interrupted":
             if not keep_partial:
@@ -86,6 +90,51 @@ def train_ensemble(
         single = replace(config, data=replace(config.data, folds=1))
         return TrainSummary(run_dir, write_run(run_dir, source, member, fitted, single))
     return _save(run_dir, source, prepared, members, config)
+
+
+class _Member(Callback):
+    """A callback told which member trains: every hook gets ``member=i`` in its context
+    (``--log-format jsonl`` puts it in the epoch events)."""
+
+    def __init__(self, inner: Callback, member: int):
+        self.inner, self.member = inner, member
+
+    @property
+    def stop_training(self) -> bool:  # type: ignore[override]
+        return self.inner.stop_training
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        self.inner.stop_training = value
+
+    def set_model(self, model: Any) -> None:
+        self.inner.set_model(model)
+
+    def on_train_begin(self, **context: Any) -> None:
+        self.inner.on_train_begin(**{"member": self.member, **context})
+
+    def on_epoch_begin(self, **context: Any) -> None:
+        self.inner.on_epoch_begin(**{"member": self.member, **context})
+
+    def on_epoch_end(self, **context: Any) -> None:
+        self.inner.on_epoch_end(**{"member": self.member, **context})
+
+    def on_train_end(self, **context: Any) -> None:
+        self.inner.on_train_end(**{"member": self.member, **context})
+
+
+class _MemberWithBatches(_Member):
+    """:class:`_Member` of a callback that follows batches (the loop calls
+    ``on_batch_end`` only on callbacks that define it)."""
+
+    def on_batch_end(self, **context: Any) -> None:
+        self.inner.on_batch_end(**{"member": self.member, **context})
+
+
+def member_callback(callback: Callback, member: int) -> Callback:
+    """``callback`` as seen while member ``member`` (1-based) trains."""
+    batches = type(callback).on_batch_end is not Callback.on_batch_end
+    return (_MemberWithBatches if batches else _Member)(callback, member)
 
 
 def _member_data(prepared: Prepared, split) -> Prepared:

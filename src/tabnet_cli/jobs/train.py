@@ -21,7 +21,7 @@ from tabnet_cli.io.sources import STDIN
 from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
 from tabnet_cli.prep.types import Prepared
 from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir
-from tabnet_cli.run.save import TrainSummary, write_run
+from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
@@ -74,7 +74,7 @@ def train_run(
         if config.data.folds > 1:
             from tabnet_cli.jobs.ensemble import train_ensemble
 
-            _refuse_streaming(source, config, "--folds")
+            refuse_streaming(source, config, "--folds")
 
             run_dir = out_dir or default_run_dir(source)
             return train_ensemble(source, config, run_dir, callbacks, notify)
@@ -121,7 +121,9 @@ def _train_and_save(
         distributed.start(rank, device)
         if not rank.is_main:  # one voice: rank 0 prints and writes
             callbacks, notify = (), _silent
-    check_memory(model_config_for(prepared, config.arch), device)
+    model_config = model_config_for(prepared, config.arch)
+    check_memory(model_config, device)
+    check_savable(source, prepared, model_config, train_config, config)  # before training
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     try:
@@ -152,9 +154,27 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
     return prepare(table, split, config.data, config.train.loss)
 
 
-def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
-    """Ensembles and data-parallel runs hold the table in memory: refuse one that needs
-    streaming rather than run out of memory."""
+def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
+    """What every process of a data-parallel run (``--nproc``) would refuse, checked once
+    before they start: stdin (each process reads DATA), an ensemble, data that need
+    streaming, GPUs too few for the processes."""
+    if source == STDIN:
+        raise TabnetError(
+            f"--nproc {nproc} starts {nproc} processes that each read DATA; give a file, "
+            "not stdin (-)"
+        )
+    if config.data.folds > 1:
+        raise TabnetError(
+            "--folds trains its members one after the other in one process; leave out "
+            "--nproc or --folds"
+        )
+    refuse_streaming(source, config, "--nproc (torchrun)")
+    distributed.check_devices(config.train.device, nproc)
+
+
+def refuse_streaming(source: str, config: RunConfig, what: str) -> None:
+    """Ensembles, data-parallel runs, cv and tune hold the table in memory: refuse one
+    that needs streaming rather than run out of memory."""
     from tabnet_cli.prep.streamed import should_stream
 
     if should_stream(source, config.data)[0]:
@@ -164,10 +184,11 @@ def _refuse_streaming(source: str, config: RunConfig, what: str) -> None:
 def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError:
     from tabnet_cli.system.memory import format_size, memory_budget
 
+    instead = "train without it" if what.startswith("--") else "train on a sample of the rows"
     return TabnetError(
         f"{source} needs more than the --memory-budget of "
         f"{format_size(memory_budget(config.data.memory_budget))} in memory, and {what} "
-        "does not stream yet; train without it, or raise --memory-budget if the memory allows"
+        f"does not stream yet; {instead}, or raise --memory-budget if the memory allows"
     )
 
 

@@ -104,9 +104,13 @@ def tune(
     optuna = require_optuna()
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    from tabnet_cli.jobs.train import refuse_streaming
+
     base = _base_config(config)
-    prepared, defaults = _prepare_once(source, base, notify)
+    refuse_streaming(source, base, "tabnet tune")
+    prepared, defaults, fingerprint = _prepare_once(source, base, notify)
     study = _study(optuna, source, base, settings, recipe_values(defaults, settings.space))
+    claim_study(study, study_identity(fingerprint, base, prepared.task))
     objective = _objective(optuna, prepared, base, settings.space)
     result = TuneResult(study.study_name, study.direction.name.lower())
     try:
@@ -147,18 +151,94 @@ def _base_config(config: RunConfig) -> RunConfig:
 
 
 def _prepare_once(source: str, config: RunConfig, notify):
-    from tabnet_cli.fit.train import resolve
+    from tabnet_cli.fit.train import model_config_for, resolve
     from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+    from tabnet_cli.run.save import check_savable
     from tabnet_cli.settings.recipes import resolve_training
 
     table = read_source(source, config.data)
+    fingerprint = table.sha256 or frame_digest(table.frame)
     split = holdout_split(table, config.data, config.train.seed)
     prepared = prepare(table, split, config.data, config.train.loss)
     resolved = resolve_training(config, prepared.provenance.train_rows, prepared.task)
-    resolve(resolved.train, prepared)  # a bad --monitor or --class-weight: before any trial
+    # a bad --monitor or --class-weight, a run that could not be saved: before any trial
+    train_config = resolve(resolved.train, prepared)
+    model_config = model_config_for(prepared, resolved.arch)
+    check_savable(source, prepared, model_config, train_config, resolved)
     for message in prepared.notices:
         notify(message)
-    return prepared, resolved
+    return prepared, resolved, fingerprint
+
+
+def frame_digest(frame) -> str:
+    """A sha256 of a table's column names and values (a folder, a glob or stdin, which
+    have no one file to hash).
+
+    Example:
+        >>> import pandas as pd
+        >>> frame_digest(pd.DataFrame({"a": [1]})) == frame_digest(pd.DataFrame({"b": [1]}))
+        False
+    """
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def study_identity(fingerprint: str, config: RunConfig, task: str) -> dict[str, str]:
+    """What a study's trials are about: their values compare only on the same data,
+    target, task and monitored quantity."""
+    return {
+        "data": fingerprint,
+        "target": config.data.target,
+        "task": task,
+        "monitor": config.train.monitor,
+    }
+
+
+def claim_study(study: Any, identity: dict[str, str]) -> None:
+    """Records ``identity`` in a new study (an optuna user attribute); a stored study
+    made for other data, another target, task or monitor is refused, not mixed in."""
+    recorded = study.user_attrs.get("tabnet")
+    if recorded is None:  # a new study, or one from a tabnet that did not record it
+        study.set_user_attr("tabnet", identity)
+        return
+    if not isinstance(recorded, dict):
+        recorded = {}
+    differences = [
+        f"{key} {_shown(key, recorded.get(key))}, not {_shown(key, value)}"
+        for key, value in identity.items()
+        if recorded.get(key) != value
+    ]
+    if differences:
+        raise TabnetError(
+            f"study {study.study_name!r} was made for other trials "
+            f"({'; '.join(differences)}); give --study-name NAME to start another study"
+        )
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "data" and isinstance(value, str):
+        return f"sha256 {value[:12]}..."
+    return repr(value)
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` without the password of the storage ``url`` (in the URL itself or in an
+    error message that quotes it).
+
+    Example:
+        >>> url = "postgresql://bob:s3cret@db.example/optuna"
+        >>> redact(url, url), redact("login s3cret refused", url)
+        ('postgresql://bob:***@db.example/optuna', 'login *** refused')
+    """
+    import re
+
+    found = re.search(r"//[^/@:]*:([^/@]+)@", url)
+    return text if found is None else text.replace(found.group(1), "***")
 
 
 def _study(optuna, source: str, config: RunConfig, settings: TuneSettings, start: dict):
@@ -182,8 +262,10 @@ def _study(optuna, source: str, config: RunConfig, settings: TuneSettings, start
         )
     except Exception as exc:  # optuna and SQLAlchemy raise many kinds for a bad URL
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        storage = str(settings.storage)
         raise TabnetError(
-            f"--storage {settings.storage}: cannot open the study ({first})"
+            f"--storage {redact(storage, storage)}: cannot open the study "
+            f"({redact(first, storage)})"
         ) from None
     seed = (config.train.seed + len(study.trials)) % 2**32
     study.sampler = optuna.samplers.TPESampler(seed=seed)

@@ -32,11 +32,12 @@ MAX_CODED_CLASSES = 20
 
 
 def label_key(value: Any) -> str:
-    """A label's identity, so 1, 1.0 and "1" from different files match.
+    """A label's identity, so 1, 1.0, "1" and "1.0" from different files match; text
+    that is not how a number is written (``007``) stays itself.
 
     Example:
-        >>> label_key(1.0), label_key(" good ")
-        ('1', 'good')
+        >>> label_key(1.0), label_key(" good "), label_key("2.0"), label_key("007")
+        ('1', 'good', '2', '007')
     """
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -44,18 +45,62 @@ def label_key(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (int, np.integer)):
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    if text[:1] in _NUMBER_STARTS and "." in text and text == repr(_float(text)):
+        number = float(text)
+        return str(int(number)) if number.is_integer() else text
+    return text
+
+
+_NUMBER_STARTS = set("-0123456789")
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _numeric_key(key: str) -> str:
+    """The key of the number ``key`` spells (``"007"`` -> ``"7"``), else ``key``."""
+    number = _float(key) if key[:1] in _NUMBER_STARTS else None
+    return key if number is None else label_key(number)
+
+
+def _number(key: str) -> int | float | None:
+    """The number a label key writes the way Python writes it (``7``, ``-2``, ``1.5``),
+    else None: ``007`` and ``1.50`` are text labels.
+
+    Example:
+        >>> _number("7"), _number("1.5"), _number("007"), _number("1.50")
+        (7, 1.5, None, None)
+    """
+    if key[:1] not in _NUMBER_STARTS:
+        return None
+    if key.lstrip("-").isdigit() and key == str(int(key)):
+        return int(key)
+    number = _float(key)
+    return number if number is not None and repr(number) == key else None
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars to JSON-friendly Python values."""
-    if isinstance(value, np.generic):
+    """A label as a JSON value (what ``model.json`` can hold): NumPy numbers as Python
+    ones, anything else that is not a number, text or boolean (a timestamp, a decimal)
+    as its text, the way ``label_key`` sees it.
+
+    Example:
+        >>> import decimal
+        >>> _plain(np.int64(3)), _plain(2.0), _plain(" a "), _plain(decimal.Decimal("1.5"))
+        (3, 2, 'a', '1.5')
+    """
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        return value.strip()
-    return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    return label_key(value)
 
 
 def infer_task(target: pd.Series, loss: str, task: str) -> str:
@@ -73,6 +118,8 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
     values = target.dropna()
     distinct = values.nunique()
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if task == "multiclass" and not numeric:  # labels read as written (DataConfig)
+        values, numeric = _numbers_of(values)
     if task == "auto" and loss not in LOSS_TASKS and not numeric:
         _refuse_stray_text(values, str(target.name))
     if task == "auto":
@@ -115,6 +162,17 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
     if loss == "crossentropy" and task == "binary":
         task = "multiclass"  # a two-way softmax is what the user asked for
     return task
+
+
+def _numbers_of(values: pd.Series) -> tuple[pd.Series, bool]:
+    """Text labels that all write numbers as their distinct numbers (checked as numbers:
+    ``1.5, 2.5`` are not classes), else the labels unchanged."""
+    import pandas as pd
+
+    numbers = [_number(label_key(v)) for v in values.unique()]
+    if all(n is not None for n in numbers):
+        return pd.Series(numbers, dtype=float), True
+    return values, False
 
 
 def _refuse_stray_text(values: pd.Series, name: str) -> None:
@@ -189,7 +247,9 @@ class TargetEncoder:
             self.classes_ = None
             self.baseline_ = [float(y.mean())]  # the naive model: predict the training mean
         else:
-            labels = {label_key(v): _plain(v) for v in values.unique()}
+            labels = _numbers_if_all({label_key(v): _plain(v) for v in values.unique()})
+            if any(isinstance(v, float) and not np.isfinite(v) for v in labels.values()):
+                raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
             self.classes_ = [labels[k] for k in sorted(labels, key=_sort_key(labels))]
             self.center_, self.spread_ = 0.0, 1.0
             counts = Counter(label_key(v) for v in values.tolist())
@@ -208,6 +268,9 @@ class TargetEncoder:
             return ((y - self.center_) / self.spread_).astype(np.float32)
         index = {label_key(c): i for i, c in enumerate(self.classes_)}
         keys = [label_key(v) for v in target.tolist()]
+        if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in self.classes_):
+            # a run whose labels are numbers, on labels read as text ("007" for 7)
+            keys = [k if k in index else _numeric_key(k) for k in keys]
         unknown = sorted({k for k in keys if k not in index})
         if unknown:
             raise DataError(
@@ -264,6 +327,15 @@ class TargetEncoder:
         if encoder.task != "regression" and len(encoder.classes_) != len(encoder.baseline_):
             raise ValueError("classes and baseline frequencies differ in length")
         return encoder
+
+
+def _numbers_if_all(labels: dict[str, Any]) -> dict[str, Any]:
+    """Labels read as text (``--task multiclass`` reads them as written) are numbers
+    again when every one is written as a number is, so ``1, 7, 10`` sort as numbers
+    while ``001, 007, 010`` stay as they are."""
+    numbers = {key: _number(key) if isinstance(v, str) else v for key, v in labels.items()}
+    plain = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers.values())
+    return numbers if plain else labels
 
 
 def _sort_key(labels: dict[str, Any]):

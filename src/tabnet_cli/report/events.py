@@ -2,12 +2,15 @@
 per line, so a script, a CI log collector or a notebook can follow a run without parsing
 the progress bar.
 
-Events, in order: ``start`` (the settings, the recipe's data-independent choices applied),
+Events, in order: ``start`` (the settings, with the recipe's choices that do not depend
+on the data applied; those it makes from the data are null, named in ``from_data``),
 ``note`` (what the text log says as ``Note:``), ``train_begin`` (epochs, steps per epoch and
 the training settings as resolved from the data), ``epoch`` (one per epoch, with its logs),
 ``early_stop``, then ``saved`` (the run directory and its ``metrics.json``); ``error`` or
 ``interrupted`` instead when the run fails. Every event has ``event`` and ``time`` (Unix
-seconds). Non-finite numbers are written as ``null``, so every line is strict JSON.
+seconds). Non-finite numbers are written as ``null``, so every line is strict JSON. In a
+bagged ensemble, ``train_begin`` and ``epoch`` come once per member and name it
+(``member``: 1, 2...).
 """
 
 from __future__ import annotations
@@ -74,13 +77,19 @@ class EpochEvents(Callback):
         self.events = events
 
     def on_train_begin(self, *, epochs: int, steps_per_epoch: int, **context: Any) -> None:
-        fields: dict[str, Any] = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
+        fields: dict[str, Any] = {**_member(context), "epochs": epochs}
+        fields["steps_per_epoch"] = steps_per_epoch
         if context.get("config") is not None:  # the loop's resolved TrainConfig
             fields["train_config"] = context["config"]
         self.events.emit("train_begin", **fields)
 
     def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None:
-        self.events.emit("epoch", epoch=epoch, logs=dict(logs))
+        self.events.emit("epoch", **_member(context), epoch=epoch, logs=dict(logs))
+
+
+def _member(context: dict[str, Any]) -> dict[str, Any]:
+    """``{"member": i}`` while member ``i`` of a bagged ensemble trains, else nothing."""
+    return {"member": context["member"]} if context.get("member") is not None else {}
 
 
 def outcome_events(metrics: dict[str, Any], run_dir: Any) -> list[tuple[str, dict[str, Any]]]:

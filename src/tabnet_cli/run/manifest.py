@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from tabnet_cli.prep.targets import FLOAT32_MAX, label_key
 from tabnet_cli.prep.types import Provenance, Schema
 from tabnet_cli.settings.config import DataConfig, ModelConfig, TrainConfig
 
@@ -23,9 +24,44 @@ Scale = Literal["minmax", "standard", "robust", "none"]
 FeatureScale = Literal["minmax", "standard", "robust", "none", "quantile"]
 
 
+# A spread is a difference of distinct float64 values (or their deviation over at most
+# 2**50 rows), so never below this share of the values around it: a smaller one is an edit.
+RESOLUTION = 2.0**-80
+
+
 def _finite(where: str, *values: float) -> None:
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"{where} must be finite numbers")
+
+
+def _in_range(where: str, *values: float) -> None:
+    """Statistics of values the float32 model could take (training refuses larger ones)."""
+    _finite(where, *values)
+    if any(abs(v) > FLOAT32_MAX for v in values):
+        raise ValueError(f"{where} must be within the float32 range (about {FLOAT32_MAX:.2g})")
+
+
+def _check_spread(owner: str, spread: float, *around: float) -> None:
+    """A positive spread, no wider than float32 values span and not finer than the
+    resolution of the values ``around`` it (centre, median)."""
+    if spread <= 0:
+        raise ValueError(f"{owner} has a spread <= 0")
+    if spread > 2 * FLOAT32_MAX:
+        raise ValueError(f"{owner} has a spread beyond the float32 range")
+    if spread < RESOLUTION * max(abs(v) for v in around):
+        raise ValueError(
+            f"{owner} has a spread of {spread!r}, below the resolution of the values it "
+            f"scales (around {max(around, key=abs)!r})"
+        )
+
+
+def _unique_names(where: str, names: list[str]) -> None:
+    """Column names as the model's inputs are named: non-empty and each once."""
+    if any(not name.strip() for name in names):
+        raise ValueError(f"{where} has an empty column name")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{where} names column {repeated[0]!r} twice")
 
 
 @dataclass(frozen=True)
@@ -40,11 +76,10 @@ class NumericColumn:
     quantiles: tuple[float, ...] | None = None  # --scale quantile (scaling.py)
 
     def __post_init__(self) -> None:
-        _finite(f"column {self.name!r} statistics", self.median, self.center, self.spread)
-        if self.spread <= 0:
-            raise ValueError(f"column {self.name!r} has a spread <= 0")
+        _in_range(f"column {self.name!r} statistics", self.median, self.center, self.spread)
+        _check_spread(f"column {self.name!r}", self.spread, self.center, self.median)
         if self.quantiles is not None:
-            _finite(f"column {self.name!r} quantiles", *self.quantiles)
+            _in_range(f"column {self.name!r} quantiles", *self.quantiles)
             points = self.quantiles
             if len(points) < 2 or any(b < a for a, b in zip(points, points[1:], strict=False)):
                 raise ValueError(f"column {self.name!r} needs 2 or more increasing quantiles")
@@ -56,6 +91,11 @@ class CategoricalColumn:
 
     name: str
     categories: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        repeated = sorted({c for c in self.categories if self.categories.count(c) > 1})
+        if repeated:
+            raise ValueError(f"column {self.name!r} lists category {repeated[0]!r} twice")
 
 
 @dataclass(frozen=True)
@@ -84,6 +124,8 @@ class FeatureState:
             )
         if self.ranks and self.scale == "quantile":
             raise ValueError("ranks are not inputs besides quantile scaling")
+        columns = [*self.numeric, *self.categorical, *self.ignored]
+        _unique_names("the preprocessing", [c.name for c in columns])
 
     @property
     def n_inputs(self) -> int:
@@ -104,13 +146,24 @@ class TargetState:
     baseline: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        _finite("the target's centre and spread", self.center, self.spread, *self.baseline)
-        if self.spread <= 0:
-            raise ValueError("the target's spread must be > 0")
-        if self.task != "regression" and (
-            self.classes is None or len(self.classes) < 2 or len(self.classes) != len(self.baseline)
-        ):
+        if self.task == "regression":
+            _in_range("the target's centre and baseline", self.center, *self.baseline)
+            _check_spread("the target", self.spread, self.center)
+            return
+        if (self.center, self.spread) != (0.0, 1.0):
+            raise ValueError("a classifier's target has centre 0 and spread 1")
+        classes = self.classes or ()
+        if len(classes) < 2 or len(classes) != len(self.baseline):
             raise ValueError("a classifier needs two or more classes, one baseline frequency each")
+        if self.task == "binary" and len(classes) != 2:
+            raise ValueError("a binary classifier has two classes")
+        _finite("the classes", *(c for c in classes if isinstance(c, float)))
+        keys = [label_key(c) for c in classes]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"the classes list {repeated[0]!r} twice")
+        if not all(0.0 <= b <= 1.0 for b in self.baseline):
+            raise ValueError("the baseline class frequencies must be in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -158,6 +211,10 @@ class RunManifest:
     ensemble: Ensemble | None = None  # None: one network (every run before --folds)
 
     def __post_init__(self) -> None:
+        if not self.target.strip():
+            raise ValueError("the target column has no name")
+        _unique_names("schema.input_columns", list(self.schema.input_columns))
+        _unique_names("schema.columns", list(self.schema.columns))
         if self.preprocessing.features.n_inputs != self.model.n_inputs:
             raise ValueError("preprocessing and model disagree on the number of inputs")
         if self.preprocessing.target.task != self.task:

@@ -83,8 +83,8 @@ def save_run(
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     files = {
         WEIGHTS: save(tensors, metadata={"format": FORMAT}),
-        MANIFEST: _json_bytes(manifest.to_json()),
-        METRICS: _json_bytes(metrics),
+        MANIFEST: json_bytes(manifest.to_json()),
+        METRICS: json_bytes(metrics),
         HISTORY: history_csv(epochs, history).encode(),
         **{name: text.encode("utf-8") for name, text in (extra_files or {}).items()},
     }
@@ -144,7 +144,7 @@ def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
     return buffer.getvalue()
 
 
-def _json_bytes(data: dict) -> bytes:
+def json_bytes(data: dict) -> bytes:
     return (json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n").encode()
 
 
@@ -214,7 +214,9 @@ def load_run(path: str | Path) -> LoadedRun:
     if manifest.ensemble is not None:  # several networks in one weights file
         return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
-    return LoadedRun(run, manifest, NumpyMLP(manifest.model, weights), features, target)
+    model = NumpyMLP(manifest.model, weights)
+    check_outputs(model, manifest.model.n_inputs, run / WEIGHTS)
+    return LoadedRun(run, manifest, model, features, target)
 
 
 def read_manifest(run: Path) -> RunManifest:
@@ -289,4 +291,32 @@ def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
         NumpyMLP(manifest.model, {k: weights[member_prefix(i) + k] for k in shapes})
         for i in members
     ]
+    for net in nets:
+        check_outputs(net, manifest.model.n_inputs, path)
     return EnsembleMLP(nets, manifest.task)
+
+
+def check_outputs(model, n_inputs: int, path: Path) -> None:
+    """The network's outputs on ordinary inputs (every input at its centre, or one
+    spread above or below) are finite numbers: weights that overflow float32 there (a
+    trained network never has them: training stops before the loss does) are refused
+    rather than giving NaN for every row.
+
+    Example:
+        >>> import numpy as np
+        >>> net = lambda x: x @ np.full((2, 1), 3e38, np.float32)  # 6e38 > float32's max
+        >>> check_outputs(net, 2, Path("model.safetensors"))
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.ArtifactError: model.safetensors: the weights overflow float32 ...
+    """
+    import numpy as np
+
+    probe = np.array([[0.0], [1.0], [-1.0]], dtype=np.float32) * np.ones(n_inputs, np.float32)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(model(probe)).all()
+    if not finite:
+        raise ArtifactError(
+            f"{path}: the weights overflow float32 on ordinary inputs (NaN or infinite "
+            "outputs); the run is damaged or was edited by hand: retrain it"
+        )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tabnet_cli.errors import DataError, TabnetError
 from tabnet_cli.run.manifest import Preprocessing, RunManifest
-from tabnet_cli.run.run_dir import save_run
-from tabnet_cli.settings.config import RunConfig
-from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
+from tabnet_cli.run.run_dir import json_bytes, save_run
+from tabnet_cli.settings.config import ModelConfig, RunConfig, TrainConfig
+from tabnet_cli.settings.config_file import CONFIG_FILE, SECTIONS, dump_config
 from tabnet_cli.version import __version__
 
 if TYPE_CHECKING:
@@ -46,8 +49,11 @@ def write_run(
 
 def resolved_config(config: RunConfig, prepared: Prepared, fitted: Fitted) -> RunConfig:
     """The settings the run used: the task and the loss decided, for ``config.toml``."""
-    data = replace(config.data, task=prepared.task)
-    return replace(config, data=data, train=fitted.train_config)
+    return _resolved(config, prepared, fitted.train_config)
+
+
+def _resolved(config: RunConfig, prepared: Prepared, train_config: TrainConfig) -> RunConfig:
+    return replace(config, data=replace(config.data, task=prepared.task), train=train_config)
 
 
 def build_manifest(
@@ -55,6 +61,52 @@ def build_manifest(
 ) -> RunManifest:
     """The typed ``model.json`` of a trained run (validated like a loaded one); ``size``
     is the training file's byte count, which lets ``evaluate`` spot that file cheaply."""
+    return _manifest(prepared, fitted.model_config, fitted.train_config, config, size)
+
+
+def check_savable(
+    source: str,
+    prepared: Prepared,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    config: RunConfig,
+) -> None:
+    """Builds what saving writes from the data and the settings alone (``model.json``
+    but the weights, ``config.toml``) and reads it back as ``load_run`` and ``--config``
+    would: a run that could not be saved or loaded fails before training, not after."""
+    from tabnet_cli.settings.typed import SchemaError
+
+    try:
+        manifest = _manifest(prepared, model_config, train_config, config)
+        text = dump_config(_resolved(config, prepared, train_config), source)
+        RunManifest.from_json(json.loads(json_bytes(manifest.to_json())))
+        _read_config_text(text)
+    except (SchemaError, ValueError, TabnetError) as exc:
+        raise DataError(
+            f"a run of these data could not be saved or read back ({exc}); nothing was "
+            "trained: check the column or setting that field comes from"
+        ) from None
+
+
+def _read_config_text(text: str) -> None:
+    """``config.toml`` read back through the configs' own checks."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    document = tomllib.loads(text)
+    for name, kind in SECTIONS.items():
+        kind.from_dict(document.get(name, {}), where=name)
+
+
+def _manifest(
+    prepared: Prepared,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    config: RunConfig,
+    size: int | None = None,
+) -> RunManifest:
     from tabnet_cli.run.manifest import FeatureState, TargetState
     from tabnet_cli.settings.typed import build
 
@@ -65,11 +117,11 @@ def build_manifest(
     return RunManifest(
         task=prepared.task,  # type: ignore[arg-type]
         target=config.data.target,
-        model=fitted.model_config,
+        model=model_config,
         preprocessing=preprocessing,
         schema=prepared.schema,
         data_config=config.data,
-        train_config=fitted.train_config,
+        train_config=train_config,
         data=replace(prepared.provenance, size=size),
         recipe=config.recipe,  # type: ignore[arg-type]
         explicit=config.explicit,

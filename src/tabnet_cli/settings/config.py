@@ -38,6 +38,9 @@ SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 EMBEDDINGS = ("none", "periodic")
 MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
+# far beyond any training, and within the 64-bit integers config.toml and model.json hold
+MAX_EPOCHS = 1_000_000
+MAX_BATCH = 2**31 - 1
 
 
 NONE, BALANCED = "none", "balanced"  # --class-weight without label=weight pairs
@@ -156,6 +159,10 @@ def parse_class_weight(spec: str) -> dict[str, float] | str:
         Traceback (most recent call last):
         ...
         ValueError: weight of 'good' must be a positive number, got '-1'
+        >>> parse_class_weight("good=3,good=4")
+        Traceback (most recent call last):
+        ...
+        ValueError: label 'good' is given twice; give each label one weight
     """
     text = spec.strip()
     if text in (NONE, BALANCED):
@@ -169,10 +176,12 @@ def parse_class_weight(spec: str) -> dict[str, float] | str:
             weight = float(value)
         except ValueError:
             weight = math.nan
+        name = label.strip()
         if not (math.isfinite(weight) and weight > 0):
-            name = label.strip()
             raise ValueError(f"weight of {name!r} must be a positive number, got {value!r}")
-        weights[label.strip()] = weight
+        if name in weights:
+            raise ValueError(f"label {name!r} is given twice; give each label one weight")
+        weights[name] = weight
     if not weights:
         raise ValueError("write balanced, none or LABEL=WEIGHT pairs")
     return weights
@@ -224,9 +233,9 @@ class TrainConfig(_Config):
         check_range("momentum", self.momentum, 0.0, 1.0, closed="low")
         check_range("min_delta", self.min_delta, 0.0, math.inf, closed="low")
         check_range("ema", self.ema, 0.0, 1.0, closed="low")
-        check_range("batch_size", self.batch_size, 1, math.inf, closed="low")
-        check_range("epochs", self.epochs, 1, math.inf, closed="low")
-        check_range("patience", self.patience, 0, math.inf, closed="low")
+        check_range("batch_size", self.batch_size, 1, MAX_BATCH, closed="low high")
+        check_range("epochs", self.epochs, 1, MAX_EPOCHS, closed="low high")
+        check_range("patience", self.patience, 0, MAX_EPOCHS, closed="low high")
         check_range("seed", self.seed, 0, MAX_SEED, closed="low high")
         check_range("threads", self.threads, 0, 4096, closed="low high")
         try:
@@ -306,6 +315,8 @@ class DataConfig(_Config):
             names=self.names,
             encoding=self.encoding,
             decimal=self.decimal,
+            # class labels as written: "007" stays "007" (not 7) when the task says labels
+            text=(self.target,) if self.task == "multiclass" else (),
         )
 
 

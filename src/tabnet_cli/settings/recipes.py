@@ -131,17 +131,40 @@ def resolve_data(config: RunConfig) -> RunConfig:
 
 def resolve_before_data(config: RunConfig) -> RunConfig:
     """Every choice of the recipe that does not depend on the data (the data and model
-    settings); the training settings follow from the rows and the task.
+    settings, the optimizer and its schedule); :func:`decided_by_data` names the
+    training settings that follow from the rows and the task.
 
     Example:
         >>> from tabnet_cli.settings.config import DataConfig
-        >>> resolve_before_data(RunConfig(DataConfig(target="y"))).arch.layers
-        (256, 256, 256)
+        >>> config = resolve_before_data(RunConfig(DataConfig(target="y")))
+        >>> config.arch.layers, config.train.optimizer
+        ((256, 256, 256), 'adamw')
     """
     config = resolve_data(config)
     if config.recipe == "plain":
         return config
-    return replace(config, arch=_fill(config.arch, AUTO_ARCH, config.explicit))
+    return replace(
+        config,
+        arch=_fill(config.arch, AUTO_ARCH, config.explicit),
+        train=_fill(config.train, AUTO_TRAIN, config.explicit),
+    )
+
+
+def decided_by_data(config: RunConfig) -> tuple[str, ...]:
+    """The training settings still to be decided from the rows and the task: the loss
+    (``auto``), and the recipe's batch size, epochs and label smoothing not given.
+
+    Example:
+        >>> from tabnet_cli.settings.config import DataConfig
+        >>> decided_by_data(RunConfig(DataConfig(target="y"), explicit=("epochs",)))
+        ('loss', 'batch_size', 'label_smoothing')
+    """
+    names = ["loss"] if config.train.loss == "auto" else []
+    if config.recipe == "auto":
+        names += [
+            n for n in ("batch_size", "epochs", "label_smoothing") if n not in config.explicit
+        ]
+    return tuple(names)
 
 
 def resolve_training(config: RunConfig, rows: int, task: str) -> RunConfig:

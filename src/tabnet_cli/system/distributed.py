@@ -14,9 +14,12 @@ torchrun's usual rendezvous options (``--nnodes``, ``--node-rank``, ``--rdzv-end
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from tabnet_cli.errors import TabnetError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,16 +91,127 @@ def reduce_means(means: torch.Tensor, rows: int) -> torch.Tensor:
     return (packed[:-1] / packed[-1]).to(means.dtype)
 
 
+ERRORS = "TABNET_RANK_ERRORS"  # a folder where each rank leaves its user error for launch
+USER_ERROR = 2  # the exit code of a user error (cli.app's)
+
+
+def check_devices(device: str, nproc: int) -> None:
+    """``--device`` fits ``nproc`` processes: one GPU each (``auto`` with GPUs), or CPUs.
+
+    Example:
+        >>> check_devices("cpu", 4)
+    """
+    if device == "cpu":
+        return
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device == "cuda" and not gpus:
+        raise TabnetError("--device cuda asked for, but no CUDA GPU is available; use --device cpu")
+    if 0 < gpus < nproc:
+        raise TabnetError(
+            f"--nproc {nproc} gives each process a GPU of its own and this machine has "
+            f"{gpus}; give --nproc {gpus} or fewer, or --device cpu"
+        )
+
+
+def record_error(message: str) -> None:
+    """Leaves a rank's user error where :func:`launch` finds it (only rank 0 prints)."""
+    rank, folder = current(), os.environ.get(ERRORS)
+    if rank is None or not folder or not os.path.isdir(folder):
+        return
+    with open(os.path.join(folder, f"rank-{rank.rank}"), "w", encoding="utf-8") as handle:
+        handle.write(message)
+
+
+@contextmanager
+def errors_recorded() -> Iterator[None]:
+    """A user error in this rank is recorded for the launcher, then raised as usual."""
+    try:
+        yield
+    except TabnetError as exc:
+        record_error(str(exc))
+        raise
+
+
 def launch(nproc: int, argv: list[str]) -> int:
     """Runs this same command under torchrun with ``nproc`` local ranks; the exit code.
 
     ``argv`` is the command line without ``--nproc``. torchrun is PyTorch's own launcher,
-    so everything it offers (restarts, rendezvous) works the same.
+    run in this process so that its notes and its report of a failed rank (a traceback)
+    are not shown: a rank's user error is its one ``Error:`` line (rank 0 prints it; one
+    only another rank met is raised here) and exit code 2, a Ctrl-C is a Ctrl-C.
     """
-    import subprocess
+    import tempfile
 
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc-per-node={nproc}", "-m", "tabnet_cli", *argv,
-    ]  # fmt: skip
-    return subprocess.call(command)
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "tabnet_cli", *argv])
+    with (
+        tempfile.TemporaryDirectory(prefix="tabnet-ranks-") as errors,
+        _environment({ERRORS: errors}, {"OMP_NUM_THREADS": "1"}),  # torchrun's, unsaid
+        _quiet_torchrun(),
+    ):
+        try:
+            run(args)
+        except ChildFailedError as exc:
+            return failure_code([f.exitcode for f in exc.failures.values()], errors)
+        except SignalException:
+            raise KeyboardInterrupt from None
+    return 0
+
+
+def failure_code(codes: list[int], errors: str) -> int:
+    """The exit code of a failed launch: 2 for a user error (raised here when rank 0,
+    which prints, did not meet it), else the first rank's code (a crash prints its own
+    traceback).
+
+    Example:
+        >>> failure_code([-15, 1], "/nonexistent")
+        1
+    """
+    found = {}
+    if os.path.isdir(errors):
+        for name in os.listdir(errors):
+            with open(os.path.join(errors, name), encoding="utf-8") as handle:
+                found[int(name.removeprefix("rank-"))] = handle.read()
+    if 0 in found:
+        return USER_ERROR  # rank 0 printed it
+    if found:
+        raise TabnetError(found[min(found)])
+    return next((code for code in codes if code > 0), 1)
+
+
+@contextmanager
+def _environment(values: dict[str, str], defaults: dict[str, str]) -> Iterator[None]:
+    """``values`` (and ``defaults`` where unset) in ``os.environ`` for the ranks, then
+    the environment as it was."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _quiet_torchrun() -> Iterator[None]:
+    """torchrun's own log lines (its start notes, "sending SIGTERM", "failed") silenced
+    for the launch; the ranks speak for themselves."""
+    import logging
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("torch.distributed")]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
