@@ -15,7 +15,13 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.io.outputs import STDOUT, STDOUT_ADVICE, OutputError, write_error
+from tabnet_cli.io.outputs import (
+    STDOUT,
+    STDOUT_ADVICE,
+    OutputError,
+    discard_stdout,
+    write_error,
+)
 
 USER_ERROR = 2
 INTERRUPTED = 130
@@ -136,12 +142,12 @@ def _exit_code(exc: Exception, interrupted: bool) -> int:
         return _usage_error(exc)
     if isinstance(exc, BrokenPipeError):
         # The reader went away (`| head`): end quietly, as Unix tools killed by SIGPIPE do.
-        _discard_stdout()
+        discard_stdout()
         return BROKEN_PIPE
     if not isinstance(exc, TabnetError):
         raise exc  # a bug in tabnet: the traceback is what a report needs
     if isinstance(exc, OutputError) and exc.where == STDOUT:
-        _discard_stdout()
+        discard_stdout()
     fail(str(exc))
     return USER_ERROR
 
@@ -158,18 +164,6 @@ def _flush_stdout() -> None:
         raise
     except OSError as exc:
         raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
-
-
-def _discard_stdout() -> None:
-    """Drops output that cannot be written, so that Python's own flush at exit does not
-    fail a second time with a traceback-like message."""
-    try:
-        descriptor = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return  # not a real stream (a test runner's): nothing to flush at exit
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, descriptor)
-    os.close(devnull)
 
 
 def _usage_error(exc: typer.TyperException) -> int:

@@ -12,20 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from tabnet_cli.errors import ArtifactError
-from tabnet_cli.io.outputs import (
-    create_file,
-    prepare_directory,
-    remove_stale_temps,
-    temp_name,
-    write_error,
-)
+from tabnet_cli.io.outputs import new_directory, write_new_file
 from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix
 from tabnet_cli.run.manifest import FORMAT, RunManifest
 
@@ -85,15 +77,11 @@ def save_run(
         ...
         tabnet_cli.io.outputs.OutputError: cannot write /proc/runs/x: ...; choose another --out
     """
-    from safetensors.torch import save
+    from safetensors.torch import save  # the file's bytes (written below)
 
     if out_dir.exists():
         raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
-    prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
-    remove_stale_temps(out_dir.parent)  # left by runs that were killed while saving
-    staging = out_dir.parent / temp_name(out_dir.name)
-    try:
-        os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
+    with new_directory(out_dir, OUT_ADVICE) as staging:
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         write_new_file(staging / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
         write_new_file(staging / MANIFEST, _json_bytes(manifest.to_json()))
@@ -101,21 +89,7 @@ def save_run(
         write_new_file(staging / HISTORY, history_csv(epochs, history).encode())
         for name, text in (extra_files or {}).items():
             write_new_file(staging / name, text.encode("utf-8"))
-        os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not isinstance(exc, OSError):
-            raise
-        if out_dir.exists():
-            raise ArtifactError(f"{out_dir} appeared while saving; choose another --out") from None
-        raise write_error(out_dir, exc, OUT_ADVICE) from None
     return out_dir
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Writes a file that must not exist yet (mode 0666 less the umask)."""
-    with open(create_file(path), "wb") as handle:
-        handle.write(data)
 
 
 def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
