@@ -336,3 +336,23 @@ BatchOpt = Annotated[
     int,
     typer.Option(min=1, metavar="ROWS", help="Rows read and scored at a time (bounds memory)."),
 ]
+
+
+def data_files(data: str) -> list[str]:
+    """The files a DATA argument names (none for stdin, every file of a directory or
+    glob), for refusing an output that is one of them; the reader reports a missing one.
+
+    Example:
+        >>> data_files("-"), data_files("new.csv")
+        ([], ['new.csv'])
+    """
+    from tabnet_cli.io.datasets import is_dataset, table_files
+
+    if data == "-":
+        return []
+    if not is_dataset(data):
+        return [data]
+    try:
+        return table_files(data)
+    except TabnetError:
+        return []

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli.app import command, warn
-from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg, split_names
+from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg, data_files, split_names
 
 OUTPUT_ADVICE = "choose another --output"
 
@@ -55,11 +55,13 @@ def predict(
 
     Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
     """
-    from tabnet_cli.io.outputs import guarded_stdout, open_output
+    from tabnet_cli.io.outputs import guarded_stdout, open_output, refuse_inputs
     from tabnet_cli.run.run_dir import load_run
     from tabnet_cli.score.inference import PredictOptions, predict_to
 
     loaded = load_run(run)
+    if output is not None:
+        refuse_inputs(output, "--output", data_files(data), [run])
     options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)
     if output is None:
         _exit_quietly_when_the_reader_goes_away()
