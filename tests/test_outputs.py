@@ -110,6 +110,9 @@ def test_full_disk_while_writing_predictions_keeps_the_old_file(
         def write(self, text):
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        def close(self):
+            return None
+
         def __enter__(self):
             return self
 

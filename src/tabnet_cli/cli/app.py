@@ -15,13 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.io.outputs import (
-    STDOUT,
-    STDOUT_ADVICE,
-    OutputError,
-    discard_stdout,
-    write_error,
-)
+from tabnet_cli.io.outputs import STDOUT, OutputError, ReaderGone, discard_stdout, guard_stdout
 
 USER_ERROR = 2
 INTERRUPTED = 130
@@ -102,10 +96,10 @@ class OneLineErrorGroup(TyperGroup):
     Ctrl-C the line ``Interrupted`` with exit code 130 (Typer would exit 130 silently)."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
-        with InterruptWatch() as watch:
+        with InterruptWatch() as watch, guard_stdout():
             try:
                 code = super().main(*args, standalone_mode=False, **kwargs)
-                _flush_stdout()  # a full disk behind `> file` is an error, not a traceback
+                sys.stdout.flush()  # a full disk behind `> file` is an error, not a traceback
             except KeyboardInterrupt:
                 code = _interrupted()
             except Exception as exc:
@@ -140,7 +134,7 @@ def _exit_code(exc: Exception, interrupted: bool) -> int:
         return _interrupted()
     if isinstance(exc, typer.TyperException):  # Typer's usage errors (public base class)
         return _usage_error(exc)
-    if isinstance(exc, BrokenPipeError):
+    if isinstance(exc, (ReaderGone, BrokenPipeError)):
         # The reader went away (`| head`): end quietly, as Unix tools killed by SIGPIPE do.
         discard_stdout()
         return BROKEN_PIPE
@@ -155,15 +149,6 @@ def _exit_code(exc: Exception, interrupted: bool) -> int:
 def _interrupted() -> int:
     sys.stderr.write("Interrupted\n")
     return INTERRUPTED
-
-
-def _flush_stdout() -> None:
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
 
 
 def _usage_error(exc: typer.TyperException) -> int:

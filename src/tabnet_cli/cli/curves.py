@@ -48,7 +48,8 @@ def curves(
 
     Example: tabnet curves runs/small runs/big --metrics loss --from-epoch 5
     """
-    from tabnet_cli.io.outputs import guarded_stdout, open_output, refuse_inputs
+    from tabnet_cli.io.outputs import guarded_stdout, open_output
+    from tabnet_cli.io.overwrite import refuse_inputs
     from tabnet_cli.report.plots import load_history, render_curves, render_table, select_metrics
 
     histories = [load_history(run) for run in runs]

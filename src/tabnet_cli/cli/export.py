@@ -32,7 +32,7 @@ def export(
 
     require_onnx()  # before loading anything: the message says how to install it
     from tabnet_cli.export.onnx import export_onnx
-    from tabnet_cli.io.outputs import refuse_inputs
+    from tabnet_cli.io.overwrite import refuse_inputs
     from tabnet_cli.run.run_dir import load_run
 
     loaded = load_run(run)

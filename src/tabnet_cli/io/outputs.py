@@ -27,8 +27,8 @@ import secrets
 import shutil
 import socket
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -64,59 +64,6 @@ def write_error(where: object, exc: OSError, advice: str) -> OutputError:
     if exc.errno in _FULL:
         advice = f"free space or {advice}"
     return OutputError(f"cannot write {where}: {reason}; {advice}", str(where))
-
-
-def refuse_inputs(
-    output: Path,
-    option: str,
-    files: Iterable[str | Path] = (),
-    directories: Iterable[str | Path] = (),
-) -> None:
-    """Refuses an output that would destroy an input of the command: one of the input
-    ``files`` (the same file: same device and inode, whatever the path), or any path
-    inside one of the input ``directories`` (the run directory being read), symlinks
-    followed. Checked before any work.
-
-    Example:
-        >>> refuse_inputs(Path("runs/x/model.json"), "--output", directories=["runs/x"])
-        Traceback (most recent call last):
-        ...
-        tabnet_cli.io.outputs.OutputError: --output runs/x/model.json is inside ...
-    """
-    advice = f"choose another {option}"
-    where = Path(os.path.realpath(output))
-    for directory in directories:
-        inside = Path(os.path.realpath(directory))
-        if where == inside or inside in where.parents:
-            raise OutputError(
-                f"{option} {output} is inside {directory}, which this command reads; "
-                f"writing there could destroy it; {advice}",
-                str(output),
-            )
-    target = _regular_file(output)
-    if target is None:
-        return
-    for file in files:
-        source = _regular_file(file)
-        if (
-            source is not None
-            and source.st_ino == target.st_ino
-            and (source.st_dev == target.st_dev)
-        ):
-            same = "" if Path(file) == output else f" (the same file as {file})"
-            raise OutputError(
-                f"{option} {output} is an input of this command{same}: writing it would "
-                f"destroy the input; {advice}",
-                str(output),
-            )
-
-
-def _regular_file(path: str | Path) -> os.stat_result | None:
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return info if stat.S_ISREG(info.st_mode) else None
 
 
 def temp_name(name: str) -> str:
@@ -220,9 +167,9 @@ class GuardedWriter:
     def __init__(self, stream: TextIO, where: str, advice: str) -> None:
         self.stream, self.where, self.advice = stream, where, advice
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes) -> int:
         try:
-            return self.stream.write(text)
+            return self.stream.write(text)  # type: ignore[arg-type]
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -242,6 +189,60 @@ def guarded_stdout() -> GuardedWriter:
     import sys
 
     return GuardedWriter(sys.stdout, STDOUT, STDOUT_ADVICE)
+
+
+class ReaderGone(Exception):
+    """Standard output's reader went away (``| head``): not an error, the command ends
+    quietly. Not an ``OSError``, which Click would turn into a silent exit 1."""
+
+
+class StdoutGuard:
+    """``sys.stdout`` while a command runs (:func:`guard_stdout`): whoever writes (print,
+    rich, Click's help), a failed write is an :class:`OutputError` naming standard output
+    and a closed pipe is :class:`ReaderGone`. Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self.stream.write, text)
+
+    def writelines(self, lines) -> None:
+        self._guarded(self.stream.writelines, lines)
+
+    def flush(self) -> None:
+        self._guarded(self.stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+    @staticmethod
+    def _guarded(call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise ReaderGone() from None
+        except OSError as exc:
+            raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
+
+
+@contextmanager
+def guard_stdout() -> Iterator[StdoutGuard]:
+    """Standard output guarded by :class:`StdoutGuard` for the block.
+
+    Example:
+        >>> with guard_stdout() as out:
+        ...     print("hello")
+        hello
+    """
+    import sys
+
+    previous = sys.stdout
+    sys.stdout = guard = StdoutGuard(previous)  # type: ignore[assignment]
+    try:
+        yield guard
+    finally:
+        sys.stdout = previous
 
 
 @contextmanager
@@ -283,10 +284,26 @@ def _opened(path: Path, advice: str, binary: bool) -> Iterator[GuardedWriter]:
         stream = open(path, **_mode(binary))  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise write_error(path, exc, advice) from None
-    with stream:
-        writer = GuardedWriter(stream, str(path), advice)
+    with _writing(stream, str(path), advice) as writer:
+        yield writer
+
+
+@contextmanager
+def _writing(stream, where: str, advice: str) -> Iterator[GuardedWriter]:
+    """``stream`` guarded, flushed and closed: a failure while closing (the last bytes
+    on a full device) is one error too, and never hides the error that came first."""
+    writer = GuardedWriter(stream, where, advice)
+    try:
         yield writer
         writer.flush()
+    except BaseException:
+        with suppress(OSError):  # the first error is the one to report
+            stream.close()
+        raise
+    try:
+        stream.close()
+    except OSError as exc:
+        raise write_error(where, exc, advice) from None
 
 
 @contextmanager
@@ -303,10 +320,8 @@ def _atomic(
     except OSError as exc:
         raise write_error(shown, exc, advice) from None
     try:
-        with open(descriptor, **_mode(binary)) as stream:
-            writer = GuardedWriter(stream, str(shown), advice)
+        with _writing(open(descriptor, **_mode(binary)), str(shown), advice) as writer:
             yield writer
-            writer.flush()
         try:
             os.replace(staging, target)
         except OSError as exc:
