@@ -336,6 +336,40 @@ BatchOpt = Annotated[
     int,
     typer.Option(min=1, metavar="ROWS", help="Rows read and scored at a time (bounds memory)."),
 ]
+DataEncoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="Text encoding of DATA, e.g. utf-8, latin-1 [default: the run's, as trained].",
+        show_default=False,
+    ),
+]
+
+
+def load_for_data(run: str, data: str, encoding: str | None, warn: Callable[[str], None]):
+    """The run, reading DATA with ``--encoding`` when given (else as its training file
+    was read), with a warning when DATA looks like UTF-8 but the run reads another
+    encoding (every category would be "unseen" otherwise, silently)."""
+    from tabnet_cli.io.opening import looks_like_utf8
+    from tabnet_cli.run.run_dir import load_run, with_encoding
+
+    loaded = load_run(run)
+    if encoding is not None:
+        return with_encoding(loaded, encoding)
+    trained = loaded.manifest.data_config.encoding
+    if not _is_utf8(trained) and looks_like_utf8(data):
+        warn(
+            f"{data} looks like UTF-8 text, but this run reads its data as {trained} (the "
+            "encoding it was trained with); if the file is UTF-8, add --encoding utf-8"
+        )
+    return loaded
+
+
+def _is_utf8(encoding: str) -> bool:
+    import codecs
+
+    return codecs.lookup(encoding).name in ("utf-8", "utf-16", "utf-32")
 
 
 def data_files(data: str) -> list[str]:

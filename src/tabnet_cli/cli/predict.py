@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli.app import command, warn
-from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg, data_files, split_names
+from tabnet_cli.cli.options import (
+    BatchOpt,
+    DataArg,
+    DataEncoding,
+    RunArg,
+    data_files,
+    load_for_data,
+    split_names,
+)
 
 OUTPUT_ADVICE = "choose another --output"
 
@@ -32,6 +40,7 @@ def predict(
     ] = "",
     keep_all: Annotated[bool, typer.Option("--keep-all", help="Copy every input column.")] = False,
     batch_size: BatchOpt = 65536,
+    encoding: DataEncoding = None,
 ) -> None:
     """Predict the target of every row of DATA (CSV on stdout or -o).
 
@@ -39,10 +48,9 @@ def predict(
     """
     from tabnet_cli.io.outputs import guarded_stdout, open_output
     from tabnet_cli.io.overwrite import refuse_inputs
-    from tabnet_cli.run.run_dir import load_run
     from tabnet_cli.score.inference import PredictOptions, predict_to
 
-    loaded = load_run(run)
+    loaded = load_for_data(run, data, encoding, warn)
     if output is not None:
         refuse_inputs(output, "--output", data_files(data), [run])
     options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)

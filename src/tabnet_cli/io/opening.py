@@ -30,6 +30,29 @@ def open_source(source: str) -> tuple[str, BinaryIO]:
     return source, path.open("rb")
 
 
+def looks_like_utf8(source: str) -> bool:
+    """Whether a regular file's first bytes are UTF-8 text with characters beyond ASCII
+    (which a latin-1 or cp1252 reader would turn into other characters). Never reads
+    stdin or a pipe, whose bytes cannot be read twice; never fails.
+
+    Example:
+        >>> looks_like_utf8("sample_data/diabetes.csv")  # ASCII only: either reading agrees
+        False
+    """
+    import codecs
+
+    try:
+        if not Path(source).is_file():
+            return False
+        name, stream = open_source(source)
+        head, stream = peek(name, stream)
+        stream.close()
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except (DataError, OSError, ValueError):
+        return False
+    return not head.isascii()
+
+
 def peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     """Reads the first bytes to sniff, returning a stream that still yields everything."""
     owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)

@@ -151,6 +151,21 @@ class LoadedRun:
         return self.manifest.train_config.loss
 
 
+def with_encoding(run: LoadedRun, encoding: str) -> LoadedRun:
+    """``run``, reading data files as ``encoding`` (``--encoding`` of predict, evaluate,
+    importance) instead of as its training file; an unknown encoding is a DataError.
+
+    Example:
+        >>> run = load_run("sample_data/runs/diabetes")  # doctest: +SKIP
+        >>> with_encoding(run, "latin-1").manifest.data_config.encoding  # doctest: +SKIP
+        'latin-1'
+    """
+    from dataclasses import replace
+
+    data_config = replace(run.manifest.data_config, encoding=encoding)
+    return replace(run, manifest=replace(run.manifest, data_config=data_config))
+
+
 def load_run(path: str | Path) -> LoadedRun:
     """Rebuilds model and preprocessing from ``model.json`` + ``model.safetensors`` alone.
     The model is a NumPy forward pass: loading and inference never import PyTorch.
