@@ -62,7 +62,11 @@ def curves(
     else:
         plot_width, plot_height = plot_size(width, height)
         colour = output is None and wants_colour(sys.stdout)
-        text = render_curves(histories, chosen, plot_width, plot_height, from_epoch, log_y, colour)
+        notes: list[str] = []
+        text = render_curves(
+            histories, chosen, plot_width, plot_height, from_epoch, log_y, colour, notes
+        )
+        sys.stderr.write("".join(f"Note: {note}\n" for note in notes))
     if output is None:
         guarded_stdout().write(text)
         return
