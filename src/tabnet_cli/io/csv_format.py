@@ -206,9 +206,46 @@ class CsvFormat:
     text: str  # the decoded sample
 
 
+# Formats recognised by their first bytes, and how to get a CSV out of each.
+_PACKED = (
+    (b"\x1f\x8b", "gzip-compressed", "name it with .gz at the end (tabnet reads .gz files)"),
+    (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2-compressed", "decompress it first: bunzip2 -k {name}"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first: unxz -k {name}"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first: unzstd {name}"),
+    (b"\x04\x22\x4d\x18", "lz4-compressed", "decompress it first: unlz4 {name}"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the CSV from it first"),
+    (b"PK\x03\x04", "a zip archive (or an .xlsx workbook)", "extract or export the CSV first"),
+    # parquet's magic is text: the binary bytes after it tell it from a CSV header
+    (
+        re.compile(rb"PAR1.{0,60}?[\x00-\x08\x0e-\x1f]", re.S),
+        "a parquet file",
+        "name it with .parquet at the end",
+    ),
+)
+
+
+def refuse_packed(name: str, head: bytes) -> None:
+    """A compressed file or archive (or parquet) where a CSV is read: one line saying what
+    it is and what tabnet reads, instead of "not UTF-8 text".
+
+    Example:
+        >>> refuse_packed("data.csv.bz2", b"BZh91AY&SY\\x00")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: data.csv.bz2 is bzip2-compressed; tabnet reads CSV/TSV ...
+    """
+    for magic, what, advice in _PACKED:
+        if magic.match(head) if isinstance(magic, re.Pattern) else head.startswith(magic):
+            raise DataError(
+                f"{name} is {what}; tabnet reads CSV/TSV text, gzip-compressed CSV (.gz) "
+                f"and parquet: {advice.format(name=name)}"
+            )
+
+
 def sniff_format(name: str, head: bytes, options: ReadOptions) -> CsvFormat:
     """Sniffs ``head`` (the file's first bytes), checking ``options.names`` against the
     number of columns and refusing duplicated header names."""
+    refuse_packed(name, head)
     encoding = python_encoding(head, options.encoding, name)
     text = decode_head(name, head, encoding)
     tabs = name.endswith((".tsv", ".tsv.gz", ".tab"))
