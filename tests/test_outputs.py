@@ -285,6 +285,7 @@ WRITING_FUNCTIONS = {
            "symlink", "truncate", "ftruncate", "dup2"},
     "shutil": {"move", "copy", "copy2", "copyfile", "copytree"},
 }  # fmt: skip
+WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND", "O_TMPFILE"}
 # (module, line text) -> why it is not a writer
 ALLOWED = {
     ("run/run_dir.py", "write_new_file(staging / WEIGHTS, save(tensors,"): (
@@ -337,8 +338,9 @@ def _reads(call, position: int, flags: bool = False) -> bool:
         mode = call.args[position]
     if mode is None:
         return not flags  # open() without a mode reads; os.open without flags is odd
-    if flags:  # os.open(path, os.O_RDONLY)
-        return isinstance(mode, ast.Attribute) and mode.attr == "O_RDONLY"
+    if flags:  # os.open(path, os.O_RDONLY | os.O_NONBLOCK): the flags named in it
+        named = {n.attr for n in ast.walk(mode) if isinstance(n, ast.Attribute)}
+        return "O_RDONLY" in named and not named & WRITE_FLAGS
     return isinstance(mode, ast.Constant) and not set(str(mode.value)) & set("wax+")
 
 
@@ -365,7 +367,7 @@ def test_the_writer_scan_finds_writers(tmp_path):
         "import os, shutil, onnx\n"
         "open(p, 'w')\nopen(p, mode='ab')\nopen(p)\nopen(p, 'rb')\npath.open('w')\n"
         "path.write_text('x')\nos.replace(a, b)\nos.open(p, os.O_WRONLY)\n"
-        "os.open(p, os.O_RDONLY)\nonnx.save(model, p)\nshutil.move(a, b)\n"
+        "os.open(p, os.O_RDONLY | os.O_NONBLOCK)\nonnx.save(model, p)\nshutil.move(a, b)\n"
         "text.replace('a', 'b')\nframe.rename(columns={})\ngzip.open(p, 'rb')\n"
         "gzip.open(p, 'wt')\nframe.to_json()\nframe.to_csv('out.csv')\n"
     )
