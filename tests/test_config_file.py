@@ -107,3 +107,59 @@ def test_missing_config_file_and_missing_data(cli, tmp_path):
 
 def test_train_without_data_says_so_first(cli):
     assert_user_error(cli("train"), "Missing argument 'DATA'")
+
+
+def _fifo_with_a_silent_writer(path):
+    """A FIFO whose writer opens it as soon as someone reads, then closes it: a reader
+    that waited would get an empty file instead of hanging the test."""
+    import os
+    import threading
+    import time
+
+    os.mkfifo(path)
+
+    def writer():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                return
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.05)
+
+    threading.Thread(target=writer, daemon=True).start()
+    return path
+
+
+def _odd_settings_files(tmp_path):
+    """Settings files that are not small regular TOML files, with what the error says."""
+    deep = tmp_path / "deep.toml"
+    deep.write_text("[train]\nlr = " + "[" * 5000 + "]" * 5000 + "\n")
+    big = tmp_path / "big.toml"
+    big.write_text("#" * (2 << 20) + "\n")
+    return [
+        (deep, "is nested too deeply to be a settings file"),
+        (big, "is larger than 1 MiB; a settings file is a few lines of TOML"),
+        (_fifo_with_a_silent_writer(tmp_path / "fifo.toml"), "is a named pipe (FIFO), not a file"),
+        ("/dev/zero", "is a device, not a file; give a TOML file"),
+        (tmp_path, "is a directory, not a file"),
+    ]
+
+
+def test_config_files_that_are_not_small_regular_files_are_one_line(cli, regression_csv, tmp_path):
+    for path, message in _odd_settings_files(tmp_path):
+        result = cli("train", regression_csv, "--target", "y", "--config", path, *FAST.split())
+        assert_user_error(result, f"--config {path} {message}")
+
+
+def test_space_files_that_are_not_small_regular_files_are_one_line(cli, regression_csv, tmp_path):
+    pytest.importorskip("optuna")
+    for path, message in _odd_settings_files(tmp_path):
+        result = cli("tune", regression_csv, "--target", "y", "--space", path, "--trials", "1")
+        assert_user_error(result, f"--space {path} {message}")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = [1, 2]\n")  # a list where the run needs a number
+    assert_user_error(
+        cli("tune", regression_csv, "--target", "y", "--space", bad, "--trials", "1"),
+        f"{bad}: lr: [1, 2] is not a valid value",
+    )

@@ -131,3 +131,45 @@ def test_errors(cli, runs, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("loss,val_loss\n0.5,0.6\n")
     assert_user_error(cli("curves", bad), "is not a history CSV")
+
+
+def _history(tmp_path, rows: str) -> Path:
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n" + rows)
+    return path
+
+
+def test_values_a_linear_plot_cannot_hold_are_left_out_with_a_note(cli, tmp_path):
+    path = _history(tmp_path, "1,1e308,-1e308\n2,0.5,0.4\n3,0.3,0.2\n4,0.2,0.25\n")
+    result = cli("curves", path, "--width", "40", "--height", "12")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "Note: left out 2 values beyond +-1e+300 (--table lists them)\n"
+    assert "history: loss" in result.stdout
+    table = cli("curves", path, "--table")
+    assert table.stdout.splitlines()[1].split() == ["1*", "1.0000e+308", "-1.0000e+308"]
+
+
+def test_log_y_leaves_out_zero_and_negative_values_with_a_note(cli, tmp_path):
+    path = _history(tmp_path, "1,1.0,0\n2,0.5,-0.4\n3,0.3,0.2\n4,0.2,0.1\n")
+    result = cli("curves", path, "--log-y", "--width", "40", "--height", "12")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (
+        "Note: left out 2 values <= 0, which a log scale cannot show (--table lists them)\n"
+    )
+    assert "(log scale)" in result.stdout
+    nothing = _history(tmp_path, "1,0,0\n2,-1,0.5\n3,0.5,0.2\n")
+    assert_user_error(
+        cli("curves", nothing, "--log-y"),
+        "history has fewer than two positive values of loss from epoch 1: no curve to draw",
+    )
+
+
+def test_plotexts_own_warning_is_a_plain_note(cli, tmp_path, monkeypatch):
+    """plotext warns in colour on stderr when values are too close to tell apart; with
+    NO_COLOR (and stderr not a terminal) it must be plain, and one of ours."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    close = "1e16,1e16\n2,10000000000000002,10000000000000002\n3,10000000000000004,1e16\n"
+    result = cli("curves", _history(tmp_path, "1," + close), "--log-y", "--width", "40")
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stderr and "\x1b" not in result.stdout
+    assert result.stderr.startswith("Note: the values on the left y axis are too close")

@@ -110,6 +110,9 @@ def test_full_disk_while_writing_predictions_keeps_the_old_file(
         def write(self, text):
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        def close(self):
+            return None
+
         def __enter__(self):
             return self
 
@@ -260,3 +263,154 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+# --- every file a command writes goes through io/outputs.py --------------------------------
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "tabnet_cli"
+OUTPUT_MODULE = SOURCE / "io" / "outputs.py"
+# Calls that write, create, rename or replace files or directories, whatever their object.
+WRITING_METHODS = {
+    "write_text", "write_bytes", "mkstemp", "mkdtemp", "NamedTemporaryFile",
+    "TemporaryFile", "SpooledTemporaryFile", "mkdir", "makedirs", "mkfifo", "symlink_to",
+    "hardlink_to", "touch", "save", "save_file", "save_model", "savez", "savez_compressed",
+    "savetxt", "write_table", "copyfile", "copy2", "copytree", "move",
+}  # fmt: skip
+# pandas' writers write when given a place (``to_json()`` alone returns text)
+TO_PLACE = {"to_csv", "to_parquet", "to_feather", "to_json", "to_pickle", "to_excel"}
+MODULES_WITH_OPEN = {"gzip", "bz2", "lzma", "io", "codecs", "builtins", "tarfile", "zipfile"}
+# os.X / shutil.X calls that write (``os.replace``, not ``str.replace``)
+WRITING_FUNCTIONS = {
+    "os": {"replace", "rename", "renames", "open", "mkdir", "makedirs", "mkfifo", "link",
+           "symlink", "truncate", "ftruncate", "dup2"},
+    "shutil": {"move", "copy", "copy2", "copyfile", "copytree"},
+}  # fmt: skip
+WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND", "O_TMPFILE"}
+# (module, line text) -> why it is not a writer
+ALLOWED = {
+    ("run/run_dir.py", "WEIGHTS: save(tensors,"): (
+        "safetensors.torch.save returns the file's bytes; outputs.write_new_file writes them"
+    ),
+    ("io/csv_write.py", "frame.to_csv(stream,"): (
+        "writes to the stream it is given: outputs.open_output's, or standard output"
+    ),
+    ("io/csv_write.py", "frame.head(0).to_csv(stream,"): "the same, for the header alone",
+    ("system/distributed.py", 'with open(os.path.join(folder, f"rank-{rank.rank}"), "w"'): (
+        "a rank's error message in the launcher's private temporary folder; system/ sits "
+        "below io/, and the file is never a user's output"
+    ),
+}
+
+
+def _writers(path: Path) -> list[tuple[int, str]]:
+    import ast
+
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = (
+            func.value.id
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            else None
+        )
+        if owner in WRITING_FUNCTIONS:
+            writes = name in WRITING_FUNCTIONS[owner] and not _reads(node, 1, flags=True)
+        elif name == "open" and owner and owner[0].isupper():
+            writes = False  # a class's own reader, such as BlockSource.open(source)
+        elif name == "open":  # open(), gzip.open(p, mode), Path.open(mode): by the mode
+            method = isinstance(func, ast.Attribute) and owner not in MODULES_WITH_OPEN
+            writes = not _reads(node, 0 if method else 1)
+        elif name in TO_PLACE:  # to_csv(place), to_parquet(place); to_parquet(None) is bytes
+            place = node.args[0] if node.args else None
+            given = place is not None and not (
+                isinstance(place, ast.Constant) and place.value is None
+            )
+            writes = given or bool(node.keywords and node.keywords[0].arg == "path_or_buf")
+        else:
+            writes = name in WRITING_METHODS
+        if writes:
+            found.append((node.lineno, ast.get_source_segment(path.read_text(), node) or name))
+    return found
+
+
+def _reads(call, position: int, flags: bool = False) -> bool:
+    """Whether a call opens for reading only: its mode (or os.open flags) says so."""
+    import ast
+
+    mode = next((k.value for k in call.keywords if k.arg in ("mode", "flags")), None)
+    if mode is None and len(call.args) > position:
+        mode = call.args[position]
+    if mode is None:
+        return not flags  # open() without a mode reads; os.open without flags is odd
+    if flags:  # os.open(path, os.O_RDONLY | os.O_NONBLOCK): the flags named in it
+        named = {n.attr for n in ast.walk(mode) if isinstance(n, ast.Attribute)}
+        return "O_RDONLY" in named and not named & WRITE_FLAGS
+    return isinstance(mode, ast.Constant) and not set(str(mode.value)) & set("wax+")
+
+
+def test_only_the_output_module_writes_files():
+    """Writers outside io/outputs.py bypass its rules (FIFOs written through, symlinks
+    followed, umask modes, atomic renames, one-line errors): there must be none."""
+    offenders = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        if path == OUTPUT_MODULE:
+            continue
+        module = path.relative_to(SOURCE).as_posix()
+        lines = path.read_text().splitlines()
+        for lineno, call in _writers(path):
+            line = lines[lineno - 1].strip()
+            if not any(m == module and line.startswith(text) for m, text in ALLOWED):
+                offenders.append(f"{module}:{lineno}: {call.splitlines()[0]}")
+    assert offenders == []
+
+
+def test_the_writer_scan_finds_writers(tmp_path):
+    """The scan itself: each kind of writer is found, reading is not."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os, shutil, onnx\n"
+        "open(p, 'w')\nopen(p, mode='ab')\nopen(p)\nopen(p, 'rb')\npath.open('w')\n"
+        "path.write_text('x')\nos.replace(a, b)\nos.open(p, os.O_WRONLY)\n"
+        "os.open(p, os.O_RDONLY | os.O_NONBLOCK)\nonnx.save(model, p)\nshutil.move(a, b)\n"
+        "text.replace('a', 'b')\nframe.rename(columns={})\ngzip.open(p, 'rb')\n"
+        "gzip.open(p, 'wt')\nframe.to_json()\nframe.to_csv('out.csv')\n"
+    )
+    assert [line for line, _ in _writers(sample)] == [2, 3, 6, 7, 8, 9, 11, 12, 16, 18]
+
+
+def test_export_writes_through_a_fifo_and_a_symlink_to_a_device(cli, saved_run, tmp_path):
+    """``export -o`` follows the rules of every output: a FIFO is written through, a
+    symlink is followed (to a device here, as ``-o /dev/null`` is), a new file has the
+    umask's mode; it used to rename a 0600 temporary file over all three."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = cli("export", saved_run, "-o", fifo)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert onnx.load_from_string(received[0]).graph.output[0].name == "prediction"
+
+    link = tmp_path / "sink.onnx"
+    link.symlink_to(os.devnull)
+    result = cli("export", saved_run, "-o", link)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == os.devnull
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+    previous = os.umask(0o022)
+    try:
+        result = cli("export", saved_run, "-o", tmp_path / "new" / "model.onnx")
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE((tmp_path / "new" / "model.onnx").stat().st_mode) == 0o644
+    assert _temps(tmp_path / "new") == []

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from tabnet_cli.api import parameters
 from tabnet_cli.api.frames import feature_frame, fit_checked, training_frame
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.io.outputs import write_new_file
 
 
 class TabnetEstimator(BaseEstimator):
@@ -64,7 +65,7 @@ class TabnetEstimator(BaseEstimator):
         )
         with tempfile.TemporaryDirectory(prefix="tabnet-fit-") as folder:
             data, run_dir = Path(folder) / "rows.parquet", Path(folder) / "run"
-            frame.to_parquet(data, index=False)
+            write_new_file(data, frame.to_parquet(None, index=False))  # bytes
             try:
                 train_run(str(data), config, run_dir)
             except TabnetError as exc:
@@ -218,7 +219,7 @@ def _run_from_files(files: dict[str, bytes]):
 
     with tempfile.TemporaryDirectory(prefix="tabnet-load-") as folder:
         for name, data in files.items():
-            (Path(folder) / name).write_bytes(data)
+            write_new_file(Path(folder) / name, data)
         return load_run(folder)
 
 

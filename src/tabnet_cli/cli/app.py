@@ -1,24 +1,23 @@
 """The Typer application and its error discipline: every usage error and every
-``TabnetError`` becomes one line ``Error: ...`` on stderr with exit code 2, and every
-Ctrl-C one line ``Interrupted`` with exit code 130."""
+``TabnetError`` becomes one line ``Error: ...`` on stderr with exit code 2, every Ctrl-C
+one line ``Interrupted`` with exit code 130 (``Terminated`` and 143 for SIGTERM), and a
+standard output whose reader went away a quiet exit 141."""
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import sys
-import threading
 from typing import Annotated
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from tabnet_cli.cli.interrupts import INTERRUPTED, Interrupted, InterruptWatch
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.io.outputs import STDOUT, STDOUT_ADVICE, OutputError, write_error
+from tabnet_cli.io.outputs import STDOUT, OutputError, ReaderGone, discard_stdout, guard_stdout
 
 USER_ERROR = 2
-INTERRUPTED = 130
 BROKEN_PIPE = 141  # what shells report for a process killed by SIGPIPE
 
 
@@ -46,67 +45,24 @@ def warn(message: str) -> None:
     sys.stderr.write(f"Warning: {one_line(message)}\n")
 
 
-class Interrupted(Exception):
-    """A Ctrl-C inside a command. Typer would turn the KeyboardInterrupt into a silent
-    exit 130; as an ordinary exception it reaches ``OneLineErrorGroup.main`` instead."""
-
-
-class InterruptWatch:
-    """Notes every Ctrl-C during a command, so that one a library reports as some other
-    error (a parser calling the half-read file "malformed") still ends as an interrupt,
-    and one Python can only report (raised inside a weakref callback of an import) is
-    delivered again instead of printing "Exception ignored" and being lost."""
-
-    interrupted = False
-
-    def __enter__(self) -> InterruptWatch:
-        self._previous = None
-        # signal handlers can only be set from the main thread; a handler someone else
-        # installed (or SIG_IGN under nohup) is theirs to keep
-        if threading.current_thread() is threading.main_thread() and (
-            signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
-            self._previous_hook = sys.unraisablehook
-            sys.unraisablehook = self._on_unraisable
-        return self
-
-    def _on_interrupt(self, signum, frame) -> None:
-        self.interrupted = True
-        raise KeyboardInterrupt
-
-    def _on_unraisable(self, unraisable) -> None:
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            self._previous_hook(unraisable)
-            return
-        # signalled again from another thread, so that the handler runs outside this hook
-        timer = threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT))
-        timer.daemon = True
-        timer.start()
-
-    def __exit__(self, *exc_info) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            sys.unraisablehook = self._previous_hook
-
-
 class OneLineErrorGroup(TyperGroup):
     """Runs commands non-standalone so that every usage error and every ``TabnetError``
     becomes one line on stderr with exit code 2, instead of Typer's boxed panel, and every
     Ctrl-C the line ``Interrupted`` with exit code 130 (Typer would exit 130 silently)."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
-        with InterruptWatch() as watch:
+        with InterruptWatch() as watch, guard_stdout():
             try:
                 code = super().main(*args, standalone_mode=False, **kwargs)
-                _flush_stdout()  # a full disk behind `> file` is an error, not a traceback
+                sys.stdout.flush()  # a full disk behind `> file` is an error, not a traceback
             except KeyboardInterrupt:
-                code = _interrupted()
+                code = _interrupted(watch)
             except Exception as exc:
-                code = _exit_code(exc, watch.interrupted)
+                code = _exit_code(exc, watch)
+        code = watch.exit_code(code if isinstance(code, int) else 0)
         if not standalone_mode:
             return code
-        sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(code)
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return sorted(super().list_commands(ctx))  # as Click lists them
@@ -124,52 +80,31 @@ class OneLineErrorGroup(TyperGroup):
             raise Interrupted() from None
 
 
-def _exit_code(exc: Exception, interrupted: bool) -> int:
+def _exit_code(exc: Exception, watch: InterruptWatch) -> int:
     """The exit code for an exception that ended a command, after its one line."""
     # after a Ctrl-C, another error is most likely the interrupt in disguise; a failed
     # write is not (train saves what it has on Ctrl-C, and the disk may be full)
     if isinstance(exc, (Interrupted, typer.Abort)) or (
-        interrupted and not isinstance(exc, OutputError)
+        watch.interrupted and not isinstance(exc, OutputError)
     ):
-        return _interrupted()
+        return _interrupted(watch)
     if isinstance(exc, typer.TyperException):  # Typer's usage errors (public base class)
         return _usage_error(exc)
-    if isinstance(exc, BrokenPipeError):
+    if isinstance(exc, (ReaderGone, BrokenPipeError)):
         # The reader went away (`| head`): end quietly, as Unix tools killed by SIGPIPE do.
-        _discard_stdout()
+        discard_stdout()
         return BROKEN_PIPE
     if not isinstance(exc, TabnetError):
         raise exc  # a bug in tabnet: the traceback is what a report needs
     if isinstance(exc, OutputError) and exc.where == STDOUT:
-        _discard_stdout()
+        discard_stdout()
     fail(str(exc))
     return USER_ERROR
 
 
-def _interrupted() -> int:
-    sys.stderr.write("Interrupted\n")
-    return INTERRUPTED
-
-
-def _flush_stdout() -> None:
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
-
-
-def _discard_stdout() -> None:
-    """Drops output that cannot be written, so that Python's own flush at exit does not
-    fail a second time with a traceback-like message."""
-    try:
-        descriptor = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return  # not a real stream (a test runner's): nothing to flush at exit
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, descriptor)
-    os.close(devnull)
+def _interrupted(watch: InterruptWatch) -> int:
+    sys.stderr.write("Terminated\n" if watch.terminated else "Interrupted\n")
+    return INTERRUPTED  # made TERMINATED by the watch after a SIGTERM
 
 
 def _usage_error(exc: typer.TyperException) -> int:

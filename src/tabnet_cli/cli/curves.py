@@ -48,18 +48,25 @@ def curves(
 
     Example: tabnet curves runs/small runs/big --metrics loss --from-epoch 5
     """
+    from tabnet_cli.io.outputs import guarded_stdout, open_output
+    from tabnet_cli.io.overwrite import refuse_inputs
     from tabnet_cli.report.plots import load_history, render_curves, render_table, select_metrics
 
     histories = [load_history(run) for run in runs]
+    if output is not None:
+        folders = [run for run in runs if Path(run).is_dir()]
+        refuse_inputs(output, "--output", [r for r in runs if r not in folders], folders)
     chosen = select_metrics(histories, list(split_names(metrics)))
     if table:
         text = render_table(histories, chosen, from_epoch)
     else:
         plot_width, plot_height = plot_size(width, height)
         colour = output is None and wants_colour(sys.stdout)
-        text = render_curves(histories, chosen, plot_width, plot_height, from_epoch, log_y, colour)
-    from tabnet_cli.io.outputs import guarded_stdout, open_output
-
+        notes: list[str] = []
+        text = render_curves(
+            histories, chosen, plot_width, plot_height, from_epoch, log_y, colour, notes
+        )
+        sys.stderr.write("".join(f"Note: {note}\n" for note in notes))
     if output is None:
         guarded_stdout().write(text)
         return

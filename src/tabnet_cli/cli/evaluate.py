@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli.app import command, warn
-from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg
+from tabnet_cli.cli.run_options import BatchOpt, DataArg, DataEncoding, RunArg, load_for_data
 
 
 @command()
@@ -27,18 +27,18 @@ def evaluate(
             help="Exit 3 when METRIC<VALUE holds (<, <=, >, >=); repeatable.",
         ),
     ] = None,
+    encoding: DataEncoding = None,
 ) -> None:
     """Score a model on DATA, next to a naive baseline.
 
     Example: tabnet evaluate runs/red-wine valid.csv --json --fail-if "mae>0.5"
     """
     from tabnet_cli.run.info import seen_in_training
-    from tabnet_cli.run.run_dir import load_run
     from tabnet_cli.score import gate
     from tabnet_cli.score.inference import evaluate_run
 
     conditions = [gate.parse_condition(text) for text in fail_if or ()]
-    loaded = load_run(run)
+    loaded = load_for_data(run, data, encoding, warn)
     report = evaluate_run(loaded, data, batch_size, warn=warn)
     gate.check_metrics(conditions, report["metrics"])
     # said once the figures exist: an error alone stays the only line

@@ -32,9 +32,11 @@ def export(
 
     require_onnx()  # before loading anything: the message says how to install it
     from tabnet_cli.export.onnx import export_onnx
+    from tabnet_cli.io.overwrite import refuse_inputs
     from tabnet_cli.run.run_dir import load_run
 
     loaded = load_run(run)
+    refuse_inputs(output, "--output", directories=[run])
     difference = export_onnx(loaded, output)
     sys.stderr.write(
         f"Checked with onnxruntime against tabnet predict: max difference {difference:.2g}\n"

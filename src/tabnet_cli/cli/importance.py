@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli.app import command, plot_size, wants_colour, warn
+from tabnet_cli.cli.run_options import DataEncoding, load_for_data
 
 
 @command()
@@ -30,15 +31,16 @@ def importance(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document instead of the table.")
     ] = False,
+    encoding: DataEncoding = None,
 ) -> None:
     """Permutation importance of every input column on DATA (with the target column).
 
     Example: tabnet importance runs/abalone test.csv --repeats 10
     """
-    from tabnet_cli.run.run_dir import load_run
     from tabnet_cli.score.importance import permutation_importance, render_importance
 
-    report = permutation_importance(load_run(run), data, repeats, seed, warn=warn)
+    loaded = load_for_data(run, data, encoding, warn)
+    report = permutation_importance(loaded, data, repeats, seed, warn=warn)
     if json_output:
         import json
 

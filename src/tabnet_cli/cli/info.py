@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tabnet_cli.cli.app import command
-from tabnet_cli.cli.options import RunArg
+from tabnet_cli.cli.run_options import RunArg
 
 
 @command()

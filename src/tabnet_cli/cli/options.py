@@ -342,16 +342,3 @@ def refuse_train_only(command: str, nproc: int, log_format: str) -> None:
             f"--log-format is an option of tabnet train; tabnet {command} reports as text"
             + (" (--json prints its result as JSON)" if command == "cv" else "")
         )
-
-
-# the arguments and options of the commands that apply a saved run
-RunArg = Annotated[
-    str, typer.Argument(metavar="RUN", help="Run directory written by tabnet train.")
-]
-DataArg = Annotated[
-    str, typer.Argument(metavar="DATA", help="CSV/TSV/parquet file, or - for stdin.")
-]
-BatchOpt = Annotated[
-    int,
-    typer.Option(min=1, metavar="ROWS", help="Rows read and scored at a time (bounds memory)."),
-]

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tabnet_cli.cli.app import command, warn
-from tabnet_cli.cli.options import BatchOpt, DataArg, RunArg, split_names
+from tabnet_cli.cli.options import split_names
+from tabnet_cli.cli.run_options import (
+    BatchOpt,
+    DataArg,
+    DataEncoding,
+    RunArg,
+    data_files,
+    load_for_data,
+)
 
 OUTPUT_ADVICE = "choose another --output"
-
-
-def _exit_quietly_when_the_reader_goes_away() -> None:
-    """``tabnet predict ... | head`` ends as ``cat ... | head`` does: killed by SIGPIPE,
-    silently, with the status shells report for it (141), instead of a BrokenPipeError."""
-    import signal
-
-    if hasattr(signal, "SIGPIPE") and _is_real_stream(sys.stdout):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-
-def _is_real_stream(stream) -> bool:
-    try:
-        stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return False
-    return True
 
 
 @command()
@@ -50,19 +40,21 @@ def predict(
     ] = "",
     keep_all: Annotated[bool, typer.Option("--keep-all", help="Copy every input column.")] = False,
     batch_size: BatchOpt = 65536,
+    encoding: DataEncoding = None,
 ) -> None:
     """Predict the target of every row of DATA (CSV on stdout or -o).
 
     Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
     """
     from tabnet_cli.io.outputs import guarded_stdout, open_output
-    from tabnet_cli.run.run_dir import load_run
+    from tabnet_cli.io.overwrite import refuse_inputs
     from tabnet_cli.score.inference import PredictOptions, predict_to
 
-    loaded = load_run(run)
+    loaded = load_for_data(run, data, encoding, warn)
+    if output is not None:
+        refuse_inputs(output, "--output", data_files(data), [run])
     options = PredictOptions(proba, split_names(keep), keep_all, chunk_rows=batch_size)
     if output is None:
-        _exit_quietly_when_the_reader_goes_away()
         stdout = guarded_stdout()
         _, report = predict_to(loaded, data, stdout, options)  # type: ignore[arg-type]
         stdout.flush()

@@ -27,7 +27,6 @@ Standard ``ai.onnx`` operators only, opset ``OPSET`` (20: the first with
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -320,39 +319,25 @@ def _outputs(graph: Graph, run: LoadedRun, raw: str) -> list:
     ]
 
 
-def export_onnx(run: LoadedRun, path: Path) -> float:
-    """Writes the ONNX file atomically, after checking it with onnxruntime against the
-    NumPy pipeline of ``predict`` on rows made from the saved state (medians, spreads,
-    every category, missing and unseen values); returns the largest difference.
+def export_onnx(run: LoadedRun, path: Path, advice: str = "choose another --output") -> float:
+    """Writes the ONNX file (as every result is written: atomically for a file, straight
+    through a FIFO or device, through a symlink to its target), after checking it with
+    onnxruntime against the NumPy pipeline of ``predict`` on rows made from the saved
+    state (medians, spreads, every category, missing and unseen values); returns the
+    largest difference.
 
     Example:
         >>> export_onnx(load_run("runs/diabetes"), Path("model.onnx"))  # doctest: +SKIP
         2.9e-07
     """
     from tabnet_cli.export.onnx_check import self_check
+    from tabnet_cli.io.outputs import open_output
 
     require_onnx()
     if path.is_dir():
         raise TabnetError(f"-o {path} is a directory; give a file name such as model.onnx")
     payload = build_model(run).SerializeToString()
     difference = self_check(run, payload)
-    try:
-        _write_atomically(path, payload)
-    except OSError as exc:
-        raise TabnetError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with open_output(path, advice, binary=True) as handle:
+        handle.write(payload)
     return difference
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    """A temporary file beside ``path``, renamed into place only once complete."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with open(descriptor, "wb") as handle:
-            handle.write(payload)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise

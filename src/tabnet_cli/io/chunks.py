@@ -25,7 +25,7 @@ from tabnet_cli.io.csv_blocks import (
 )
 from tabnet_cli.io.csv_format import sniff_format
 from tabnet_cli.io.csv_parse import READ_ERRORS, arrow_setup, pandas_errors, pandas_options
-from tabnet_cli.io.opening import open_source, peek, shape_frame
+from tabnet_cli.io.opening import is_stream, open_source, peek, shape_frame
 from tabnet_cli.io.parquet import decimals_as_floats, parquet_columns, parquet_errors
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[p
     try:
         form = sniff_format(name, head, options)
         setup = arrow_setup(form, options)
-        if setup is not None and source != "-" and newline_safe(form.encoding):
+        if setup is not None and not is_stream(source) and newline_safe(form.encoding):
             try:
                 # a chunk's rows in one block per thread, parsed when the chunk is
                 # asked for: not while NumPy's threads compute on the previous one

@@ -49,20 +49,44 @@ def na_markers(na_values: tuple[str, ...], default_na: bool) -> list[str]:
     return sorted(set(base) | set(na_values) | {value.strip() for value in na_values})
 
 
-def python_encoding(head: bytes, encoding: str) -> str:
+def python_encoding(head: bytes, encoding: str, name: str = "the file") -> str:
     """The codec to decode with: UTF-8 with or without a BOM, and a UTF-16 BOM wins over the
-    UTF-8 default (Excel's "Unicode text" export).
+    UTF-8 default (Excel's "Unicode text" export). UTF-16 or UTF-32 without a BOM (which
+    Python's decoders need) is little- or big-endian as the zero bytes of ASCII text say.
 
     Example:
         >>> python_encoding(b"\\xff\\xfea\\x00", "utf-8"), python_encoding(b"a", "latin-1")
         ('utf-16', 'iso8859-1')
+        >>> python_encoding("a,b".encode("utf-16-be"), "utf-16")
+        'utf-16-be'
     """
-    name = codecs.lookup(encoding).name
-    if name != "utf-8":
-        return name
+    codec = codecs.lookup(encoding).name
+    if codec in ("utf-16", "utf-32"):
+        return _byte_order(head, codec, name)
+    if codec != "utf-8":
+        return codec
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return "utf-8-sig"
+
+
+def _byte_order(head: bytes, codec: str, name: str) -> str:
+    """``codec`` when ``head`` starts with its BOM, else its -le or -be variant when the
+    zero bytes of ASCII characters tell which; else a DataError."""
+    width = 2 if codec == "utf-16" else 4
+    boms = {2: (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
+    if head.startswith(boms.get(width, (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))):
+        return codec
+    units = [head[i : i + width] for i in range(0, len(head) - width + 1, width)]
+    little = sum(unit[0] != 0 and not any(unit[1:]) for unit in units)
+    big = sum(unit[-1] != 0 and not any(unit[:-1]) for unit in units)
+    if units and max(little, big) > 0.9 * len(units):
+        return f"{codec}-{'le' if little > big else 'be'}"
+    raise DataError(
+        f"{name} is not {codec.upper()} text (it has no byte-order mark and does not look "
+        f"like it); give the file's encoding with --encoding, e.g. utf-8, or {codec}-le "
+        f"or {codec}-be for {codec.upper()} without a byte-order mark"
+    )
 
 
 def encoding_advice(name: str, encoding: str) -> str:
@@ -84,7 +108,7 @@ def decode_head(name: str, head: bytes, encoding: str) -> str:
     """
     try:  # incremental: a character cut at the end of the sample is not an error
         text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-    except UnicodeDecodeError:
+    except ValueError:  # UnicodeDecodeError, or any codec's UnicodeError (punycode's)
         raise DataError(encoding_advice(name, encoding)) from None
     if "\x00" in text:
         raise DataError(
@@ -182,10 +206,47 @@ class CsvFormat:
     text: str  # the decoded sample
 
 
+# Formats recognised by their first bytes, and how to get a CSV out of each.
+_PACKED = (
+    (b"\x1f\x8b", "gzip-compressed", "name it with .gz at the end (tabnet reads .gz files)"),
+    (re.compile(rb"BZh[1-9]1AY&SY"), "bzip2-compressed", "decompress it first: bunzip2 -k {name}"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first: unxz -k {name}"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first: unzstd {name}"),
+    (b"\x04\x22\x4d\x18", "lz4-compressed", "decompress it first: unlz4 {name}"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the CSV from it first"),
+    (b"PK\x03\x04", "a zip archive (or an .xlsx workbook)", "extract or export the CSV first"),
+    # parquet's magic is text: the binary bytes after it tell it from a CSV header
+    (
+        re.compile(rb"PAR1.{0,60}?[\x00-\x08\x0e-\x1f]", re.S),
+        "a parquet file",
+        "name it with .parquet at the end",
+    ),
+)
+
+
+def refuse_packed(name: str, head: bytes) -> None:
+    """A compressed file or archive (or parquet) where a CSV is read: one line saying what
+    it is and what tabnet reads, instead of "not UTF-8 text".
+
+    Example:
+        >>> refuse_packed("data.csv.bz2", b"BZh91AY&SY\\x00")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: data.csv.bz2 is bzip2-compressed; tabnet reads CSV/TSV ...
+    """
+    for magic, what, advice in _PACKED:
+        if magic.match(head) if isinstance(magic, re.Pattern) else head.startswith(magic):
+            raise DataError(
+                f"{name} is {what}; tabnet reads CSV/TSV text, gzip-compressed CSV (.gz) "
+                f"and parquet: {advice.format(name=name)}"
+            )
+
+
 def sniff_format(name: str, head: bytes, options: ReadOptions) -> CsvFormat:
     """Sniffs ``head`` (the file's first bytes), checking ``options.names`` against the
     number of columns and refusing duplicated header names."""
-    encoding = python_encoding(head, options.encoding)
+    refuse_packed(name, head)
+    encoding = python_encoding(head, options.encoding, name)
     text = decode_head(name, head, encoding)
     tabs = name.endswith((".tsv", ".tsv.gz", ".tab"))
     sep = "\t" if tabs else sniff_separator(text, options.decimal)

@@ -81,7 +81,7 @@ def pandas_errors(name: str, encoding: str):
         broken = _gzip_problem(name)  # garbled rows are the first sign of damaged gzip data
         message = damaged(name, broken) if broken else f"{name}: malformed CSV ({first_line(exc)})"
         raise DataError(message) from None
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, or another codec's complaint
         raise DataError(encoding_advice(name, encoding)) from None
     except READ_ERRORS as exc:
         raise DataError(damaged(name, exc)) from None

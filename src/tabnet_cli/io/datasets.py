@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from tabnet_cli.errors import DataError, short_list
 from tabnet_cli.io.chunks import parquet_chunks
 from tabnet_cli.io.csv_parse import first_line
+from tabnet_cli.io.opening import check_source
 from tabnet_cli.io.read_options import DEFAULT_READ, ReadOptions
 from tabnet_cli.io.tables import iter_table
 
@@ -62,8 +63,7 @@ def table_files(source: str) -> list[str]:
         ['sample_data/diabetes.csv']
     """
     if not is_dataset(source):
-        if not Path(source).is_file():
-            raise DataError(f"{source}: no such file; check the path")
+        check_source(source)  # a named pipe, a device, a symlink loop: said as such
         return [source]
     if Path(source).is_dir():
         found = [

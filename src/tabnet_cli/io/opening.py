@@ -4,7 +4,10 @@ bytes peeked for sniffing, and the column names and cells shaped as the user see
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -19,15 +22,88 @@ if TYPE_CHECKING:
 
 
 def open_source(source: str) -> tuple[str, BinaryIO]:
-    """Opens a path or ``-`` (stdin) as a binary stream; returns (display name, stream)."""
+    """Opens a path or ``-`` (stdin) as a binary stream; returns (display name, stream).
+    A named pipe is read as a stream, as stdin is."""
     if source == "-":
         return "<stdin>", sys.stdin.buffer
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"{source}: no such file; check the path")
-    if path.is_dir():
+    check_source(source, need_file=False)
+    try:
+        return source, Path(source).open("rb")
+    except OSError as exc:
+        raise DataError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+
+
+def check_source(source: str, need_file: bool = True) -> None:
+    """Refuses, in one line that says what it is, a DATA path that is not a file to read:
+    missing, a symlink loop or a dangling link, a directory, a device (``/dev/zero``),
+    or a named pipe where the whole file is read more than once (training: ``need_file``).
+
+    Example:
+        >>> check_source("/dev/zero")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: /dev/zero is a device, not a data file; give a CSV ...
+    """
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError:
+        if os.path.islink(source):
+            target = os.readlink(source)
+            raise DataError(f"{source} is a symlink to {target}, which does not exist") from None
+        raise DataError(f"{source}: no such file; check the path") from None
+    except OSError as exc:  # ELOOP, EACCES, ENOTDIR...
+        if exc.errno == errno.ELOOP:
+            raise DataError(f"{source} is a symlink loop; check the path") from None
+        raise DataError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
         raise DataError(f"{source} is a directory; give a CSV or parquet file")
-    return source, path.open("rb")
+    if stat.S_ISFIFO(mode) and not need_file:
+        return
+    if stat.S_ISFIFO(mode):
+        raise DataError(
+            f"{source} is a named pipe, which can be read only once; training reads its data "
+            f"file more than once: save it to a file, or give it as standard input: - < {source}"
+        )
+    raise DataError(f"{source} is a device, not a data file; give a CSV or parquet file")
+
+
+def is_stream(source: str) -> bool:
+    """Whether ``source`` can be read only once (stdin, a named pipe): such a source is
+    read by one parser from start to end, never reopened.
+
+    Example:
+        >>> is_stream("-"), is_stream("sample_data/diabetes.csv")
+        (True, False)
+    """
+    try:
+        return source == "-" or not stat.S_ISREG(os.stat(source).st_mode)
+    except OSError:
+        return False
+
+
+def looks_like_utf8(source: str) -> bool:
+    """Whether a regular file's first bytes are UTF-8 text with characters beyond ASCII
+    (which a latin-1 or cp1252 reader would turn into other characters). Never reads
+    stdin or a pipe, whose bytes cannot be read twice; never fails.
+
+    Example:
+        >>> looks_like_utf8("sample_data/diabetes.csv")  # ASCII only: either reading agrees
+        False
+    """
+    import codecs
+
+    try:
+        if not Path(source).is_file():
+            return False
+        name, stream = open_source(source)
+        head, stream = peek(name, stream)
+        stream.close()
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except (DataError, OSError, ValueError):
+        return False
+    return not head.isascii()
 
 
 def peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:

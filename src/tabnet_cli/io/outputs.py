@@ -13,6 +13,8 @@ Rules (README, "Safety of run directories"):
   process that was killed (its PID is gone on this host) is removed the next time tabnet
   writes into that directory.
 - Every write failure becomes one :class:`OutputError` line naming the path.
+- This is the only module that creates, opens for writing or renames files
+  (``tests/test_outputs.py`` scans the code for other writers).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import shutil
 import socket
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -165,9 +167,9 @@ class GuardedWriter:
     def __init__(self, stream: TextIO, where: str, advice: str) -> None:
         self.stream, self.where, self.advice = stream, where, advice
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes) -> int:
         try:
-            return self.stream.write(text)
+            return self.stream.write(text)  # type: ignore[arg-type]
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -189,11 +191,66 @@ def guarded_stdout() -> GuardedWriter:
     return GuardedWriter(sys.stdout, STDOUT, STDOUT_ADVICE)
 
 
+class ReaderGone(Exception):
+    """Standard output's reader went away (``| head``): not an error, the command ends
+    quietly. Not an ``OSError``, which Click would turn into a silent exit 1."""
+
+
+class StdoutGuard:
+    """``sys.stdout`` while a command runs (:func:`guard_stdout`): whoever writes (print,
+    rich, Click's help), a failed write is an :class:`OutputError` naming standard output
+    and a closed pipe is :class:`ReaderGone`. Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guarded(self.stream.write, text)
+
+    def writelines(self, lines) -> None:
+        self._guarded(self.stream.writelines, lines)
+
+    def flush(self) -> None:
+        self._guarded(self.stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+    @staticmethod
+    def _guarded(call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise ReaderGone() from None
+        except OSError as exc:
+            raise write_error(STDOUT, exc, STDOUT_ADVICE) from None
+
+
 @contextmanager
-def open_output(path: Path, advice: str) -> Iterator[GuardedWriter]:
-    """Opens ``path`` for a text result: atomically for a regular or new file (the old
-    content stays until the new one is complete), straight through for a FIFO or device,
-    and through a symlink to its target. Write failures become one-line errors.
+def guard_stdout() -> Iterator[StdoutGuard]:
+    """Standard output guarded by :class:`StdoutGuard` for the block.
+
+    Example:
+        >>> with guard_stdout() as out:
+        ...     print("hello")
+        hello
+    """
+    import sys
+
+    previous = sys.stdout
+    sys.stdout = guard = StdoutGuard(previous)  # type: ignore[assignment]
+    try:
+        yield guard
+    finally:
+        sys.stdout = previous
+
+
+@contextmanager
+def open_output(path: Path, advice: str, binary: bool = False) -> Iterator[GuardedWriter]:
+    """Opens ``path`` for a text result (bytes with ``binary``): atomically for a regular
+    or new file (the old content stays until the new one is complete), straight through
+    for a FIFO or device, and through a symlink to its target. Write failures become
+    one-line errors.
 
     Example:
         >>> import tempfile
@@ -209,29 +266,49 @@ def open_output(path: Path, advice: str) -> Iterator[GuardedWriter]:
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise OutputError(f"cannot write {path}: it is a directory; {advice}", str(path))
     if info is not None and not stat.S_ISREG(info.st_mode):
-        with _opened(path, advice) as handle:  # FIFO, terminal, /dev/stdout: no rename
+        with _opened(path, advice, binary) as handle:  # FIFO, terminal, /dev/stdout: no rename
             yield handle
         return
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    with _atomic(target, path, info, advice) as handle:
+    with _atomic(target, path, info, advice, binary) as handle:
         yield handle
 
 
+def _mode(binary: bool) -> dict:
+    return {"mode": "wb"} if binary else {"mode": "w", "newline": ""}
+
+
 @contextmanager
-def _opened(path: Path, advice: str) -> Iterator[GuardedWriter]:
+def _opened(path: Path, advice: str, binary: bool) -> Iterator[GuardedWriter]:
     try:
-        stream = open(path, "w", newline="")  # noqa: SIM115 (closed below)
+        stream = open(path, **_mode(binary))  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise write_error(path, exc, advice) from None
-    with stream:
-        writer = GuardedWriter(stream, str(path), advice)
+    with _writing(stream, str(path), advice) as writer:
+        yield writer
+
+
+@contextmanager
+def _writing(stream, where: str, advice: str) -> Iterator[GuardedWriter]:
+    """``stream`` guarded, flushed and closed: a failure while closing (the last bytes
+    on a full device) is one error too, and never hides the error that came first."""
+    writer = GuardedWriter(stream, where, advice)
+    try:
         yield writer
         writer.flush()
+    except BaseException:
+        with suppress(OSError):  # the first error is the one to report
+            stream.close()
+        raise
+    try:
+        stream.close()
+    except OSError as exc:
+        raise write_error(where, exc, advice) from None
 
 
 @contextmanager
 def _atomic(
-    target: Path, shown: Path, info: os.stat_result | None, advice: str
+    target: Path, shown: Path, info: os.stat_result | None, advice: str, binary: bool
 ) -> Iterator[GuardedWriter]:
     prepare_directory(target.parent, advice, shown)
     remove_stale_temps(target.parent)
@@ -243,10 +320,8 @@ def _atomic(
     except OSError as exc:
         raise write_error(shown, exc, advice) from None
     try:
-        with open(descriptor, "w", newline="") as stream:
-            writer = GuardedWriter(stream, str(shown), advice)
+        with _writing(open(descriptor, **_mode(binary)), str(shown), advice) as writer:
             yield writer
-            writer.flush()
         try:
             os.replace(staging, target)
         except OSError as exc:
@@ -254,3 +329,53 @@ def _atomic(
     except BaseException:  # an OSError of the caller's (reading, say) is not ours to name
         staging.unlink(missing_ok=True)
         raise
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Writes a file that must not exist yet (mode 0666 less the umask)."""
+    with open(create_file(path), "wb") as handle:
+        handle.write(data)
+
+
+@contextmanager
+def new_directory(out_dir: Path, advice: str) -> Iterator[Path]:
+    """A hidden staging directory beside ``out_dir``, renamed to ``out_dir`` when the block
+    ends, so that a failure or Ctrl-C never leaves half a directory; the rename refuses an
+    ``out_dir`` that appeared meanwhile. A failed write is one :class:`OutputError`.
+
+    Example:
+        >>> import tempfile
+        >>> place = Path(tempfile.mkdtemp()) / "run"
+        >>> with new_directory(place, "choose another --out") as staging:
+        ...     write_new_file(staging / "a.txt", b"a")
+        >>> sorted(p.name for p in place.iterdir())
+        ['a.txt']
+    """
+    prepare_directory(out_dir.parent, advice, shown=out_dir)
+    remove_stale_temps(out_dir.parent)  # left by runs that were killed while saving
+    staging = out_dir.parent / temp_name(out_dir.name)
+    try:
+        os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
+        yield staging
+        os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not isinstance(exc, OSError):
+            raise
+        if out_dir.exists():
+            raise OutputError(f"{out_dir} appeared while saving; {advice}", str(out_dir)) from None
+        raise write_error(out_dir, exc, advice) from None
+
+
+def discard_stdout() -> None:
+    """Points standard output at the null device, so that output that cannot be written
+    (a full disk, a reader gone) is dropped instead of failing again at exit."""
+    import sys
+
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real stream (a test runner's): nothing to flush at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)

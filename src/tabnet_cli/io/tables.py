@@ -21,7 +21,7 @@ from tabnet_cli.io.csv_parse import (
     pandas_options,
     read_with_arrow,
 )
-from tabnet_cli.io.opening import open_source, peek, shape_frame
+from tabnet_cli.io.opening import is_stream, open_source, peek, shape_frame
 from tabnet_cli.io.parquet import read_parquet
 from tabnet_cli.io.read_options import DEFAULT_READ, ReadOptions
 
@@ -66,7 +66,7 @@ def read_table(
         head, stream = peek(name, stream)
         try:
             form = sniff_format(name, head, options)
-            frame = read_with_arrow(source, form, options) if source != "-" else None
+            frame = None if is_stream(source) else read_with_arrow(source, form, options)
             if frame is None:
                 import pandas as pd
 
@@ -138,6 +138,14 @@ def require_columns(frame: pd.DataFrame, columns: list[str], what: str, name: st
     missing = [c for c in columns if c not in available]
     if not missing:
         return
+    if 2 * sum(map(_is_number, available)) >= len(available):  # a data row as header
+        raise DataError(
+            f"{what} column{'s' * (len(missing) > 1)} "
+            f"{short_list([repr(c) for c in missing])} not found in "
+            f"{name}: its first line ({short_list(available, 4)}) looks like data, not "
+            "column names; add a header line, or train with --no-header (columns V1, V2...) "
+            "or --names a,b,..."
+        )
     if len(missing) == 1:
         close = difflib.get_close_matches(missing[0], available, n=3, cutoff=0.5)
         hint = (
@@ -150,3 +158,11 @@ def require_columns(frame: pd.DataFrame, columns: list[str], what: str, name: st
         f"{what} columns not found in {name}: {short_list(missing)}; "
         f"available columns: {short_list(available)}"
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

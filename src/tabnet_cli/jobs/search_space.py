@@ -80,8 +80,27 @@ def read_space(path: str | None) -> dict[str, Param]:
             raise ConfigError(
                 f"{path}: unknown parameter {name!r}; the space has: {', '.join(space)}"
             )
-        space[name] = _param(path, name, spec)
+        space[name] = _checked(path, _param(path, name, spec))
     return space
+
+
+def _checked(path: str, param: Param) -> Param:
+    """``param``, once every value it can take (each choice, both ends of a range) makes
+    a valid run config: a wrong type in the file is an error now, not in a trial."""
+    from tabnet_cli.settings.config import DataConfig
+
+    base = RunConfig(DataConfig(target="y"))
+    values = param.choices if param.choices is not None else (param.low, param.high)
+    for value in values:
+        try:
+            trial_config(base, {param.name: value})
+        except (ConfigError, TypeError, ValueError) as exc:
+            reason = f" ({exc})" if isinstance(exc, ConfigError) else ""
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+            raise ConfigError(
+                f"{path}: {param.name}: {shown} is not a valid value{reason}"
+            ) from None
+    return param
 
 
 def _param(path: str, name: str, spec: Any) -> Param:

@@ -9,14 +9,19 @@ or a pipe); a one-line key under the plot names them.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import re
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 from tabnet_cli.errors import DataError, short_list
 from tabnet_cli.run.run_dir import HISTORY, METRICS
 
+# Values beyond this are left out of a linear plot: the span of +-1e308 overflows.
+DRAWABLE = 1e300
 # (training, validation) markers per run, distinct without colour.
 MARKERS = [("•", "+"), ("o", "x"), ("*", "#"), ("^", "="), ("~", "%")]
 COLOURS = [12, 9, 10, 13, 14, 11]  # 256-colour codes per run: blue, red, green, magenta...
@@ -102,13 +107,43 @@ def select_metrics(runs: list[RunHistory], wanted: list[str] | None) -> list[str
     return wanted
 
 
-def _window(run: RunHistory, name: str, from_epoch: int) -> tuple[list[int], list[float]]:
+def _window(
+    run: RunHistory, name: str, from_epoch: int, log_y: bool = False
+) -> tuple[list[int], list[float]]:
+    """The (epoch, value) pairs drawn: finite values from ``from_epoch``, only positive
+    ones on a log scale, none beyond ``DRAWABLE`` on a linear one."""
     pairs = [
         (e, v)
         for e, v in zip(run.epochs, run.columns.get(name, []), strict=False)
-        if e >= from_epoch and math.isfinite(v)
+        if e >= from_epoch and _drawable(v, log_y)
     ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _drawable(value: float, log_y: bool) -> bool:
+    return math.isfinite(value) and (value > 0 if log_y else abs(value) <= DRAWABLE)
+
+
+def left_out(runs: list[RunHistory], metrics: list[str], from_epoch: int, log_y: bool) -> str:
+    """A note on the finite values the plot cannot show (``""`` when there are none).
+
+    Example:
+        >>> run = RunHistory("r", [1, 2, 3], {"loss": [1.0, 0.0, -2.0]}, None)
+        >>> left_out([run], ["loss"], 1, log_y=True)
+        'left out 2 values <= 0, which a log scale cannot show (--table lists them)'
+    """
+    count = sum(
+        math.isfinite(v) and not _drawable(v, log_y)
+        for run in runs
+        for metric in metrics
+        for name in (metric, f"val_{metric}")
+        for e, v in zip(run.epochs, run.columns.get(name, []), strict=False)
+        if e >= from_epoch
+    )
+    if not count:
+        return ""
+    what = "<= 0, which a log scale cannot show" if log_y else f"beyond +-{DRAWABLE:g}"
+    return f"left out {count} value{'s' * (count > 1)} {what} (--table lists them)"
 
 
 def _epoch_ticks(first: int, last: int, slots: int = 8) -> list[int]:
@@ -133,8 +168,10 @@ def render_curves(
     from_epoch: int = 1,
     log_y: bool = False,
     colour: bool = False,
+    notes: list[str] | None = None,
 ) -> str:
-    """The learning-curve panels as text (ANSI colours only with ``colour``).
+    """The learning-curve panels as text (ANSI colours only with ``colour``); plotext's
+    own messages (and what it cannot show) go to ``notes``, never to the terminal.
 
     Example:
         >>> run = RunHistory("r", [1, 2, 3], {"loss": [3.0, 2.0, 1.0],
@@ -142,14 +179,40 @@ def render_curves(
         >>> print(render_curves([run], ["loss"], width=40, height=8))  # doctest: +ELLIPSIS
                              r: loss...
     """
-    import plotext as plt
-
     for run in runs:
-        if len(_window(run, metrics[0], from_epoch)[0]) < 2:
+        if len(_window(run, metrics[0], from_epoch, log_y)[0]) < 2:
+            what = f"positive values of {metrics[0]}" if log_y else "epochs"
             raise DataError(
-                f"{run.name} has fewer than two epochs from epoch {from_epoch}: "
+                f"{run.name} has fewer than two {what} from epoch {from_epoch}: "
                 "no curve to draw; use --table to see the values"
             )
+    if notes is not None and left_out(runs, metrics, from_epoch, log_y):
+        notes.append(left_out(runs, metrics, from_epoch, log_y))
+    said = io.StringIO()  # plotext's own messages (coloured, whatever NO_COLOR says)
+    try:
+        with redirect_stdout(said), redirect_stderr(said):
+            text = _draw(runs, metrics, width, height, from_epoch, log_y, colour)
+    except (ArithmeticError, ValueError) as exc:
+        raise DataError(f"cannot draw these values ({exc}); use --table to see them") from None
+    if notes is not None:
+        notes += [_plain(line) for line in said.getvalue().splitlines() if line.strip()]
+    return text + "\n" + _key(runs, colour) + "\n"
+
+
+def _plain(message: str) -> str:
+    """A message of plotext's without its colours and its ``plotext.figure:`` prefix.
+
+    Example:
+        >>> _plain("\\x1b[1mplotext.figure:\\x1b[0m the values are too close")
+        'the values are too close'
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    return re.sub(r"^plotext[\w.]*:\s*", "", text)
+
+
+def _draw(runs, metrics, width, height, from_epoch, log_y, colour) -> str:
+    import plotext as plt
+
     fig = plt.figure
     fig.clear()
     plt.terminal.limit(False, False)  # draw at the asked size, whatever the terminal is
@@ -157,14 +220,14 @@ def render_curves(
     fig.plot_size(width, panel_height * len(metrics))
     if len(metrics) > 1:  # plotext has no 1x1 grid: a single panel is the figure itself
         fig.subplots(len(metrics), 1)
-    first = min(min(_window(r, metrics[0], from_epoch)[0]) for r in runs)
-    last = max(max(_window(r, metrics[0], from_epoch)[0]) for r in runs)
+    first = min(min(_window(r, metrics[0], from_epoch, log_y)[0]) for r in runs)
+    last = max(max(_window(r, metrics[0], from_epoch, log_y)[0]) for r in runs)
     for row, metric in enumerate(metrics, start=1):
         panel = fig.subplot(row, 1) if len(metrics) > 1 else fig
         for index, run in enumerate(runs):
             markers, hue = MARKERS[index % len(MARKERS)], COLOURS[index % len(COLOURS)]
             for name, symbol in ((metric, markers[0]), (f"val_{metric}", markers[1])):
-                x, y = _window(run, name, from_epoch)
+                x, y = _window(run, name, from_epoch, log_y)
                 if not x:
                     continue
                 pixel = plt.pixel(foreground=hue) if colour else None
@@ -182,8 +245,7 @@ def render_curves(
         if row == len(metrics):
             panel.label("epoch", axis="x")
     fig.theme("simple" if colour else "colorless")
-    text = fig.build().string(colorless=not colour).rstrip("\n")
-    return text + "\n" + _key(runs, colour) + "\n"
+    return fig.build().string(colorless=not colour).rstrip("\n")
 
 
 def _key(runs: list[RunHistory], colour: bool) -> str:
@@ -227,8 +289,18 @@ def render_table(runs: list[RunHistory], metrics: list[str], from_epoch: int = 1
                 for name in (metric, f"val_{metric}"):
                     values = run.columns.get(name)
                     i = lookup.get(epoch)
-                    row.append(f"{values[i]:.4f}" if values and i is not None else "")
+                    row.append(_cell(values[i]) if values and i is not None else "")
         rows.append(row)
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value: float) -> str:
+    """A table cell: four decimals, or four significant digits for huge values.
+
+    Example:
+        >>> _cell(0.12345), _cell(-1e308), _cell(float("nan"))
+        ('0.1235', '-1.0000e+308', 'nan')
+    """
+    return f"{value:.4e}" if math.isfinite(value) and abs(value) >= 1e9 else f"{value:.4f}"

@@ -12,20 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from tabnet_cli.errors import ArtifactError
-from tabnet_cli.io.outputs import (
-    create_file,
-    prepare_directory,
-    remove_stale_temps,
-    temp_name,
-    write_error,
-)
+from tabnet_cli.io.outputs import new_directory, write_new_file
 from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix
 from tabnet_cli.run.manifest import FORMAT, RunManifest
 
@@ -78,7 +70,7 @@ def save_run(
     """Writes the four files (and ``extra_files``, name -> text, such as ``config.toml``)
     into ``out_dir`` atomically (see ``write_run_files``).
     """
-    from safetensors.torch import save
+    from safetensors.torch import save  # the file's bytes (written below)
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     files = {
@@ -104,28 +96,10 @@ def write_run_files(out_dir: Path, files: dict[str, bytes]) -> Path:
     """
     if out_dir.exists():
         raise ArtifactError(f"{out_dir} already exists; choose another --out or remove it")
-    prepare_directory(out_dir.parent, OUT_ADVICE, shown=out_dir)
-    remove_stale_temps(out_dir.parent)  # left by runs that were killed while saving
-    staging = out_dir.parent / temp_name(out_dir.name)
-    try:
-        os.mkdir(staging, 0o777)  # the umask applies, as with mkdir(1)
+    with new_directory(out_dir, OUT_ADVICE) as staging:
         for name, data in files.items():
             write_new_file(staging / name, data)
-        os.rename(staging, out_dir)  # atomic; fails if out_dir appeared meanwhile
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not isinstance(exc, OSError):
-            raise
-        if out_dir.exists():
-            raise ArtifactError(f"{out_dir} appeared while saving; choose another --out") from None
-        raise write_error(out_dir, exc, OUT_ADVICE) from None
     return out_dir
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Writes a file that must not exist yet (mode 0666 less the umask)."""
-    with open(create_file(path), "wb") as handle:
-        handle.write(data)
 
 
 def history_csv(epochs: list[int], history: dict[str, list[float]]) -> str:
@@ -185,6 +159,21 @@ class LoadedRun:
     @property
     def loss(self) -> str:
         return self.manifest.train_config.loss
+
+
+def with_encoding(run: LoadedRun, encoding: str) -> LoadedRun:
+    """``run``, reading data files as ``encoding`` (``--encoding`` of predict, evaluate,
+    importance) instead of as its training file; an unknown encoding is a DataError.
+
+    Example:
+        >>> run = load_run("sample_data/runs/diabetes")  # doctest: +SKIP
+        >>> with_encoding(run, "latin-1").manifest.data_config.encoding  # doctest: +SKIP
+        'latin-1'
+    """
+    from dataclasses import replace
+
+    data_config = replace(run.manifest.data_config, encoding=encoding)
+    return replace(run, manifest=replace(run.manifest, data_config=data_config))
 
 
 def load_run(path: str | Path) -> LoadedRun:

@@ -101,12 +101,33 @@ def predict_to(
         if options.proba:
             names = probability_columns(run.target.classes_, run.target_name)
             outputs.update(zip(names, run.target.probabilities(raw).T, strict=True))
-        kept = chunk if options.keep_all else chunk[list(options.keep)]
-        kept = kept.rename(columns={c: f"{c}_input" for c in kept.columns if c in outputs})
+        kept = chunk if options.keep_all else chunk[list(dict.fromkeys(options.keep))]
+        kept = kept.rename(columns=input_names(list(kept.columns), list(outputs)))
         frame = pd.concat([kept.reset_index(drop=True), pd.DataFrame(outputs)], axis=1)
         write_csv(frame, stream, header=rows == 0)
         rows += len(frame)
     return rows, report
+
+
+def input_names(kept: list[str], outputs: list[str]) -> dict[str, str]:
+    """New names for kept input columns named like an output: ``y_input``, or
+    ``y_input_2``... when the input already has a ``y_input`` (every header unique).
+
+    Example:
+        >>> input_names(["id", "y", "y_input"], ["y"])
+        {'y': 'y_input_2'}
+    """
+    taken, renamed = set(kept) | set(outputs), {}
+    for column in kept:
+        if column not in outputs:
+            continue
+        name, n = f"{column}_input", 1
+        while name in taken:
+            n += 1
+            name = f"{column}_input_{n}"
+        taken.add(name)
+        renamed[column] = name
+    return renamed
 
 
 def probability_columns(classes, target: str) -> list[str]:

@@ -11,6 +11,8 @@ that names the key.
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -22,6 +24,7 @@ from tabnet_cli.settings.config import ArchConfig, ConfigError, DataConfig, RunC
 CONFIG_FILE = "config.toml"
 SECTIONS = {"data": DataConfig, "arch": ArchConfig, "train": TrainConfig}
 TOP_LEVEL = ("recipe", "source")
+MAX_BYTES = 1 << 20  # a settings file is a few kilobytes; /dev/zero would never end
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,62 @@ def parse_toml(path: str, option: str = "--config") -> dict[str, Any]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{option} {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{option} {path}: cannot read it ({exc})") from None
+    text = read_small_text(path, option)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{option} {path} is nested too deeply to be a settings file") from None
+
+
+def read_small_text(path: str, option: str) -> str:
+    """The UTF-8 text of a settings file: a regular file (a FIFO would hang, a device
+    never end) of at most ``MAX_BYTES``; anything else is one error line.
+
+    Example:
+        >>> read_small_text("/dev/zero", "--space")
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.settings.config.ConfigError: --space /dev/zero is a device, not a file; ...
+    """
+    try:  # non-blocking: opening a FIFO without a writer would wait forever
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ConfigError(f"{option} {path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        kind = _file_kind(os.fstat(descriptor).st_mode)
+        if kind:
+            raise ConfigError(f"{option} {path} is {kind}, not a file; give a TOML file")
+        data = b""
+        while len(data) <= MAX_BYTES and (block := os.read(descriptor, 1 << 16)):
+            data += block
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot read it ({exc.strerror or exc})") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(
+            f"{option} {path} is larger than {MAX_BYTES >> 20} MiB; a settings file is a "
+            "few lines of TOML"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{option} {path} is not UTF-8 text; give a TOML file") from None
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, for a message ("" for a regular file)."""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file"
 
 
 def _checked(path: str, name: str, kind, section: dict, target: str | None) -> dict[str, Any]:
