@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from tabnet_cli.cli import app
+from tabnet_cli.cli.app import help_sections
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 HEADER = """\
@@ -43,27 +44,6 @@ def escape(text: str) -> str:
     return re.sub(r"([\\`*_<|])", r"\\\1", text)
 
 
-def _metavar(argument) -> str:
-    """An argument's name as ``--help`` shows it (``RUN...`` for several)."""
-    name = argument.metavar or argument.name.upper()
-    return name + ("..." if argument.nargs != 1 else "")
-
-
-def _sections(command, ctx: typer.Context) -> dict[str, list[tuple[str, str]]]:
-    """The command's arguments and options under their ``--help`` titles, in order."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    for param in command.get_params(ctx):
-        record = param.get_help_record(ctx)
-        if record is None:  # hidden
-            continue
-        if param.param_type_name == "argument":
-            sections.setdefault("Arguments", []).append((_metavar(param), record[1]))
-        else:
-            title = getattr(param, "rich_help_panel", None) or "Options"
-            sections.setdefault(title, []).append(record)
-    return sections
-
-
 def render_command(command, ctx: typer.Context, path: str, level: int) -> str:
     """One command's section: heading, help, usage line and every parameter."""
     pieces = [f"{'#' * level} `{path}`", ""]
@@ -71,7 +51,7 @@ def render_command(command, ctx: typer.Context, path: str, level: int) -> str:
         pieces += [escape(command.help.strip()), ""]
     usage = " ".join([path, *command.collect_usage_pieces(ctx)])
     pieces += ["```", usage, "```", ""]
-    for title, rows in _sections(command, ctx).items():
+    for title, rows in help_sections(command, ctx).items():
         pieces += [f"**{title}**", ""]
         for names, help_text in rows:
             line = f"- `{names}`"

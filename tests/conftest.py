@@ -99,3 +99,22 @@ def trained_regression(tmp_path: Path, regression_csv: Path, cli) -> Path:
 @pytest.fixture
 def trained_binary(tmp_path: Path, binary_csv: Path, cli) -> Path:
     return cli.train(binary_csv, "label", tmp_path / "run-bin", "--layers 8 --epochs 5")
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory) -> Path:
+    """40 rows of ``a``, ``b`` and ``y = 2a + 1``, shared by a module's tests."""
+    path = tmp_path_factory.mktemp("data") / "small.csv"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    frame["y"] = frame["a"] * 2 + 1
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, small_csv) -> Path:
+    """One tiny run on ``small_csv`` shared by the tests that only read it (training costs
+    a second); two epochs, so that it has a curve."""
+    run = tmp_path_factory.mktemp("runs") / "run"
+    return Cli().train(small_csv, "y", run, "--layers 4 --epochs 2")

@@ -9,91 +9,77 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from conftest import Cli, assert_user_error
+from conftest import assert_user_error
 
 from tabnet_cli.run.run_dir import load_run
-
-
-@pytest.fixture(scope="module")
-def data_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "small.csv"
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
-    frame["y"] = frame["a"] * 2 + 1
-    frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def saved_run(tmp_path_factory, data_csv) -> Path:
-    run = tmp_path_factory.mktemp("runs") / "run"
-    return Cli().train(data_csv, "y", run, "--layers 4 --epochs 2")
 
 
 def _run_files(run: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
 
 
-def test_predict_refuses_to_write_over_its_data_file(cli, saved_run, data_csv, tmp_path):
-    before = data_csv.read_bytes()
+def test_predict_refuses_to_write_over_its_data_file(cli, small_run, small_csv, tmp_path):
+    before = small_csv.read_bytes()
     assert_user_error(
-        cli("predict", saved_run, data_csv, "-o", data_csv),
-        f"--output {data_csv} is an input of this command: writing it would destroy the "
+        cli("predict", small_run, small_csv, "-o", small_csv),
+        f"--output {small_csv} is an input of this command: writing it would destroy the "
         "input; choose another --output",
     )
     # the same file under another name: a symlink, a hard link
     link, hard = tmp_path / "link.csv", tmp_path / "hard.csv"
-    link.symlink_to(data_csv)
-    os.link(data_csv, hard)
+    link.symlink_to(small_csv)
+    os.link(small_csv, hard)
     for other in (link, hard):
         assert_user_error(
-            cli("predict", saved_run, data_csv, "-o", other),
-            f"is an input of this command (the same file as {data_csv})",
+            cli("predict", small_run, small_csv, "-o", other),
+            f"is an input of this command (the same file as {small_csv})",
         )
     # a file of a directory given as DATA
     assert_user_error(
-        cli("predict", saved_run, data_csv.parent, "-o", data_csv),
+        cli("predict", small_run, small_csv.parent, "-o", small_csv),
         "is an input of this command",
     )
-    assert data_csv.read_bytes() == before
+    assert small_csv.read_bytes() == before
 
 
 @pytest.mark.parametrize("name", ["model.json", "model.safetensors", "preds.csv", "."])
-def test_predict_and_export_refuse_a_place_inside_the_run(cli, saved_run, data_csv, name):
-    before = _run_files(saved_run)
-    target = saved_run / name
-    commands = [["predict", saved_run, data_csv, "-o", target], ["export", saved_run, "-o", target]]
+def test_predict_and_export_refuse_a_place_inside_the_run(cli, small_run, small_csv, name):
+    before = _run_files(small_run)
+    target = small_run / name
+    commands = [
+        ["predict", small_run, small_csv, "-o", target],
+        ["export", small_run, "-o", target],
+    ]
     for args in commands:
         if args[0] == "export" and name == ".":
             continue  # a directory: refused as such
         assert_user_error(
             cli(*args),
-            f"--output {target} is inside {saved_run}, which this command reads; writing "
+            f"--output {target} is inside {small_run}, which this command reads; writing "
             "there could destroy it; choose another --output",
         )
-    assert _run_files(saved_run) == before
-    load_run(saved_run)
+    assert _run_files(small_run) == before
+    load_run(small_run)
 
 
-def test_curves_refuses_to_write_over_a_history_it_draws(cli, saved_run, tmp_path):
-    before = _run_files(saved_run)
-    history = saved_run / "history.csv"
-    result = cli("curves", saved_run, "--table", "-o", history)
+def test_curves_refuses_to_write_over_a_history_it_draws(cli, small_run, tmp_path):
+    before = _run_files(small_run)
+    history = small_run / "history.csv"
+    result = cli("curves", small_run, "--table", "-o", history)
     assert_user_error(result, "which this command reads")
     copy = tmp_path / "history.csv"
     copy.write_bytes(history.read_bytes())
     assert_user_error(
-        cli("curves", copy, saved_run, "--table", "-o", copy), "is an input of this command"
+        cli("curves", copy, small_run, "--table", "-o", copy), "is an input of this command"
     )
-    assert copy.read_bytes() == history.read_bytes() and _run_files(saved_run) == before
+    assert copy.read_bytes() == history.read_bytes() and _run_files(small_run) == before
     # a run symlinked elsewhere is the same run
     alias = tmp_path / "alias"
-    alias.symlink_to(saved_run)
-    assert_user_error(cli("curves", alias, "--table", "-o", saved_run / "x.txt"), "inside")
-    result = cli("curves", saved_run, "--table", "-o", tmp_path / "fine.txt")
+    alias.symlink_to(small_run)
+    assert_user_error(cli("curves", alias, "--table", "-o", small_run / "x.txt"), "inside")
+    result = cli("curves", small_run, "--table", "-o", tmp_path / "fine.txt")
     assert result.exit_code == 0, result.stderr
 
 
@@ -106,10 +92,10 @@ FULL = (
 
 
 @pytest.fixture(scope="module")
-def other_csv(tmp_path_factory, data_csv) -> Path:
+def other_csv(tmp_path_factory, small_csv) -> Path:
     """Data the run was not trained on (no 'trained on this file' warning)."""
     path = tmp_path_factory.mktemp("other") / "other.csv"
-    pd.read_csv(data_csv).iloc[::-1].to_csv(path, index=False)
+    pd.read_csv(small_csv).iloc[::-1].to_csv(path, index=False)
     return path
 
 
@@ -151,10 +137,10 @@ CASES = [(name, False) for name in _commands(Path(), Path(), Path())] + [
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(("name", "buffered"), CASES)
-def test_a_full_standard_output_is_one_error_line(saved_run, other_csv, tmp_path, name, buffered):
+def test_a_full_standard_output_is_one_error_line(small_run, other_csv, tmp_path, name, buffered):
     if name == "export":
         pytest.importorskip("onnxruntime")
-    args = _commands(saved_run, other_csv, tmp_path)[name]
+    args = _commands(small_run, other_csv, tmp_path)[name]
     with open("/dev/full", "w") as full:
         out = _tabnet(args, full, buffered)
     lines = out.stderr.splitlines()
@@ -165,11 +151,11 @@ def test_a_full_standard_output_is_one_error_line(saved_run, other_csv, tmp_path
 
 @pytest.mark.parametrize(("name", "buffered"), CASES)
 def test_a_reader_that_went_away_ends_quietly_with_141(
-    saved_run, other_csv, tmp_path, name, buffered
+    small_run, other_csv, tmp_path, name, buffered
 ):
     if name == "export":
         pytest.importorskip("onnxruntime")
-    args = _commands(saved_run, other_csv, tmp_path)[name]
+    args = _commands(small_run, other_csv, tmp_path)[name]
     reader, writer = os.pipe()
     os.close(reader)  # `| head` that has already exited
     try:
@@ -182,10 +168,10 @@ def test_a_reader_that_went_away_ends_quietly_with_141(
     assert "Traceback" not in out.stderr and "Error" not in out.stderr, out.stderr
 
 
-def test_predict_into_a_full_device_is_one_error_line(cli, saved_run, other_csv):
+def test_predict_into_a_full_device_is_one_error_line(cli, small_run, other_csv):
     if not Path("/dev/full").exists():
         pytest.skip("needs /dev/full")
     assert_user_error(
-        cli("predict", saved_run, other_csv, "-o", "/dev/full"),
+        cli("predict", small_run, other_csv, "-o", "/dev/full"),
         "cannot write /dev/full: No space left on device; free space or choose another --output",
     )

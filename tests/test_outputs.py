@@ -13,7 +13,6 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import assert_user_error
@@ -21,25 +20,6 @@ from conftest import assert_user_error
 from tabnet_cli.io import outputs
 
 TINY = "--layers 4 --epochs 1 --verbose 0"
-
-
-@pytest.fixture(scope="module")
-def data_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "small.csv"
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
-    frame["y"] = frame["a"] * 2 + 1
-    frame.to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def saved_run(tmp_path_factory, data_csv) -> Path:
-    """One tiny run shared by the tests that only read it (training costs a second)."""
-    from conftest import Cli
-
-    run = tmp_path_factory.mktemp("runs") / "run"
-    return Cli().train(data_csv, "y", run, "--layers 4 --epochs 2")  # two epochs: a curve
 
 
 def _temps(directory: Path) -> list[str]:
@@ -101,7 +81,7 @@ def test_full_disk_while_saving_is_one_error_and_leaves_nothing(
 
 
 def test_full_disk_while_writing_predictions_keeps_the_old_file(
-    cli, saved_run, data_csv, tmp_path, monkeypatch
+    cli, small_run, small_csv, tmp_path, monkeypatch
 ):
     class FullDisk:
         def __init__(self, descriptor, *args, **kwargs):
@@ -122,7 +102,7 @@ def test_full_disk_while_writing_predictions_keeps_the_old_file(
     target = tmp_path / "preds.csv"
     target.write_text("old\n")
     monkeypatch.setattr(outputs, "open", FullDisk, raising=False)
-    result = cli("predict", saved_run, data_csv, "-o", target)
+    result = cli("predict", small_run, small_csv, "-o", target)
     assert_user_error(
         result,
         f"cannot write {target}: No space left on device; free space or choose another --output",
@@ -131,10 +111,10 @@ def test_full_disk_while_writing_predictions_keeps_the_old_file(
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_predict_to_a_full_stdout_is_one_error_line(saved_run, data_csv):
+def test_predict_to_a_full_stdout_is_one_error_line(small_run, small_csv):
     with open("/dev/full", "w") as full:
         out = subprocess.run(
-            [sys.executable, "-m", "tabnet_cli", "predict", saved_run, data_csv],
+            [sys.executable, "-m", "tabnet_cli", "predict", small_run, small_csv],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
@@ -146,25 +126,25 @@ def test_predict_to_a_full_stdout_is_one_error_line(saved_run, data_csv):
     )
 
 
-def test_curves_output_onto_a_directory_or_below_a_file(cli, saved_run, tmp_path):
+def test_curves_output_onto_a_directory_or_below_a_file(cli, small_run, tmp_path):
     assert_user_error(
-        cli("curves", saved_run, "-o", tmp_path),
+        cli("curves", small_run, "-o", tmp_path),
         f"cannot write {tmp_path}: it is a directory; choose another --output",
     )
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert_user_error(
-        cli("curves", saved_run, "-o", blocker / "plot.txt"),
+        cli("curves", small_run, "-o", blocker / "plot.txt"),
         f"{blocker} is a file, not a directory; choose another --output",
     )
 
 
-def test_predict_and_curves_write_through_a_fifo(cli, saved_run, data_csv, tmp_path):
+def test_predict_and_curves_write_through_a_fifo(cli, small_run, small_csv, tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     commands = {
-        "a,y\n": ["predict", saved_run, data_csv, "--keep", "a", "-o", fifo],
-        "epoch": ["curves", saved_run, "--table", "-o", fifo],
+        "a,y\n": ["predict", small_run, small_csv, "--keep", "a", "-o", fifo],
+        "epoch": ["curves", small_run, "--table", "-o", fifo],
     }
     for start, args in commands.items():
         received: list[str] = []
@@ -183,7 +163,7 @@ def _read_into(path: Path, received: list[str]) -> None:
 
 
 def test_predict_through_a_symlink_replaces_the_target_and_keeps_the_link(
-    cli, saved_run, data_csv, tmp_path
+    cli, small_run, small_csv, tmp_path
 ):
     real = tmp_path / "data" / "preds.csv"
     real.parent.mkdir()
@@ -191,20 +171,20 @@ def test_predict_through_a_symlink_replaces_the_target_and_keeps_the_link(
     real.chmod(0o640)
     link = tmp_path / "latest.csv"
     link.symlink_to(real)
-    result = cli("predict", saved_run, data_csv, "-o", link)
+    result = cli("predict", small_run, small_csv, "-o", link)
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == str(real)
-    assert len(pd.read_csv(real)) == len(pd.read_csv(data_csv))
+    assert len(pd.read_csv(real)) == len(pd.read_csv(small_csv))
     assert stat.S_IMODE(real.stat().st_mode) == 0o640  # an existing file keeps its mode, as cp
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077], ids=["022", "077"])
-def test_created_files_and_directories_follow_the_umask(cli, data_csv, tmp_path, umask):
+def test_created_files_and_directories_follow_the_umask(cli, small_csv, tmp_path, umask):
     previous = os.umask(umask)
     try:
-        run = cli.train(data_csv, "y", tmp_path / "runs" / "r", "--layers 4 --epochs 1")
+        run = cli.train(small_csv, "y", tmp_path / "runs" / "r", "--layers 4 --epochs 1")
         preds = tmp_path / "preds.csv"
-        result = cli("predict", run, data_csv, "-o", preds)
+        result = cli("predict", run, small_csv, "-o", preds)
     finally:
         os.umask(previous)
     assert result.exit_code == 0, result.stderr
@@ -229,7 +209,7 @@ time.sleep(60)
 
 
 def test_temporary_files_of_killed_writers_are_removed_on_the_next_write(
-    cli, saved_run, data_csv, tmp_path
+    cli, small_run, small_csv, tmp_path
 ):
     where = tmp_path / "out"
     where.mkdir()
@@ -245,17 +225,17 @@ def test_temporary_files_of_killed_writers_are_removed_on_the_next_write(
     others = [where / ".tabnet-tmp-notours", where / ".preds.csv.abc123"]
     for path in others:
         path.write_text("")
-    result = cli("predict", saved_run, data_csv, "-o", where / "preds.csv")
+    result = cli("predict", small_run, small_csv, "-o", where / "preds.csv")
     assert result.exit_code == 0, result.stderr
     assert _temps(where) == sorted([live.name, others[0].name])
     assert all(path.exists() for path in others)
 
 
-def test_a_killed_save_is_cleaned_up_by_the_next_train(cli, data_csv, tmp_path):
+def test_a_killed_save_is_cleaned_up_by_the_next_train(cli, small_csv, tmp_path):
     stale = tmp_path / f".tabnet-tmp-{outputs.HOST}-{_dead_pid()}-0123abcd-run"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"half")
-    cli.train(data_csv, "y", tmp_path / "run", "--layers 4 --epochs 1")
+    cli.train(small_csv, "y", tmp_path / "run", "--layers 4 --epochs 1")
     assert not stale.exists()
 
 
@@ -382,7 +362,7 @@ def test_the_writer_scan_finds_writers(tmp_path):
     assert [line for line, _ in _writers(sample)] == [2, 3, 6, 7, 8, 9, 11, 12, 16, 18]
 
 
-def test_export_writes_through_a_fifo_and_a_symlink_to_a_device(cli, saved_run, tmp_path):
+def test_export_writes_through_a_fifo_and_a_symlink_to_a_device(cli, small_run, tmp_path):
     """``export -o`` follows the rules of every output: a FIFO is written through, a
     symlink is followed (to a device here, as ``-o /dev/null`` is), a new file has the
     umask's mode; it used to rename a 0600 temporary file over all three."""
@@ -393,7 +373,7 @@ def test_export_writes_through_a_fifo_and_a_symlink_to_a_device(cli, saved_run, 
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    result = cli("export", saved_run, "-o", fifo)
+    result = cli("export", small_run, "-o", fifo)
     reader.join(timeout=30)
     assert result.exit_code == 0, result.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
@@ -401,14 +381,14 @@ def test_export_writes_through_a_fifo_and_a_symlink_to_a_device(cli, saved_run, 
 
     link = tmp_path / "sink.onnx"
     link.symlink_to(os.devnull)
-    result = cli("export", saved_run, "-o", link)
+    result = cli("export", small_run, "-o", link)
     assert result.exit_code == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == os.devnull
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
 
     previous = os.umask(0o022)
     try:
-        result = cli("export", saved_run, "-o", tmp_path / "new" / "model.onnx")
+        result = cli("export", small_run, "-o", tmp_path / "new" / "model.onnx")
     finally:
         os.umask(previous)
     assert result.exit_code == 0, result.stderr

@@ -125,17 +125,7 @@ class TidyCommand(TyperCommand):
     ``<str>``) and options are grouped under their panel titles."""
 
     def format_options(self, ctx: typer.Context, formatter) -> None:
-        sections: dict[str, list[tuple[str, str]]] = {}
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record is None:
-                continue
-            if param.param_type_name == "argument":
-                sections.setdefault("Arguments", []).append((_metavar(param), record[1]))
-            else:
-                title = getattr(param, "rich_help_panel", None) or "Options"
-                sections.setdefault(title, []).append(record)
-        for title, rows in sections.items():
+        for title, rows in help_sections(self, ctx).items():
             with formatter.section(title):
                 formatter.write_dl(rows)
 
@@ -146,6 +136,22 @@ class TidyCommand(TyperCommand):
                 name = _metavar(param)
                 pieces.append(name if param.required else f"[{name}]")
         return pieces
+
+
+def help_sections(command, ctx: typer.Context) -> dict[str, list[tuple[str, str]]]:
+    """A command's arguments and options under their ``--help`` titles, in order (hidden
+    ones left out): what ``--help`` prints and ``docs/cli.md`` is generated from."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        if param.param_type_name == "argument":
+            sections.setdefault("Arguments", []).append((_metavar(param), record[1]))
+        else:
+            title = getattr(param, "rich_help_panel", None) or "Options"
+            sections.setdefault(title, []).append(record)
+    return sections
 
 
 def _metavar(argument) -> str:
