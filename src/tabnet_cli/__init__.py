@@ -14,7 +14,7 @@ _PUBLIC = {"TabnetClassifier", "TabnetRegressor", "load"}
 
 def __getattr__(name: str):
     if name in _PUBLIC:
-        from tabnet_cli.api import estimator
+        from tabnet_cli.api import estimator  # not at start-up: tabnet --help stays light
 
         return getattr(estimator, name)
     raise AttributeError(f"module 'tabnet_cli' has no attribute {name!r}")

@@ -17,7 +17,7 @@ def main() -> None:
         python -m tabnet_cli --version
     """
     try:
-        from tabnet_cli.cli import main as run
+        from tabnet_cli.cli import main as run  # not at start-up: tabnet --help stays light
 
         run()
     except KeyboardInterrupt:

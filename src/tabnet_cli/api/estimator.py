@@ -10,6 +10,8 @@ estimator keeps the run directory's files and predicts with the NumPy forward pa
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,10 @@ from tabnet_cli.api import parameters
 from tabnet_cli.api.frames import feature_frame, fit_checked, training_frame
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.io.outputs import write_new_file
+from tabnet_cli.jobs.train import train_run
+from tabnet_cli.prep.targets import label_key
+from tabnet_cli.run.run_dir import load_run, write_run_files
+from tabnet_cli.settings.config import RunConfig
 
 
 class TabnetEstimator(BaseEstimator):
@@ -55,8 +61,6 @@ class TabnetEstimator(BaseEstimator):
 
     def fit(self, X, y):
         """Trains on ``X`` (DataFrame or array) and ``y``; returns ``self``."""
-        from tabnet_cli.jobs.train import train_run
-        from tabnet_cli.run.run_dir import load_run
 
         X = fit_checked(self, X)
         frame, target = training_frame(X, self._target_values(y))
@@ -114,7 +118,6 @@ class TabnetEstimator(BaseEstimator):
         Example:
             >>> TabnetRegressor().fit(X, y).save("runs/from-python")  # doctest: +SKIP
         """
-        from tabnet_cli.run.run_dir import write_run_files
 
         check_is_fitted(self, "run_")
         return write_run_files(Path(path), self.run_files_)
@@ -172,7 +175,6 @@ class TabnetClassifier(ClassifierMixin, TabnetEstimator):
 
     def _set_fitted(self, run, files: dict[str, bytes]) -> None:
         super()._set_fitted(run, files)
-        from tabnet_cli.prep.targets import label_key
 
         if not hasattr(self, "classes_"):  # loaded from a run directory
             self.classes_ = np.asarray(run.target.classes_)
@@ -198,8 +200,6 @@ def load(path: str | Path) -> TabnetEstimator:
         >>> model = load("runs/red-wine")  # doctest: +SKIP
         >>> model.predict(new_rows)  # doctest: +SKIP
     """
-    from tabnet_cli.run.run_dir import load_run
-    from tabnet_cli.settings.config import RunConfig
 
     run = load_run(path)
     manifest = run.manifest
@@ -215,7 +215,6 @@ def load(path: str | Path) -> TabnetEstimator:
 
 
 def _run_from_files(files: dict[str, bytes]):
-    from tabnet_cli.run.run_dir import load_run
 
     with tempfile.TemporaryDirectory(prefix="tabnet-load-") as folder:
         for name, data in files.items():
@@ -229,8 +228,6 @@ def _files(run_dir: Path) -> dict[str, bytes]:
 
 def _history(text: bytes) -> dict[str, list[float]]:
     """``history.csv`` as Keras' ``History.history``: each column's values by epoch."""
-    import csv
-    import io
 
     rows = list(csv.DictReader(io.StringIO(text.decode())))
     names = [name for name in (rows[0] if rows else {}) if name != "epoch"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
@@ -16,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from tabnet_cli.cli.interrupts import INTERRUPTED, Interrupted, InterruptWatch
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.io.outputs import STDOUT, OutputError, ReaderGone, discard_stdout, guard_stdout
+from tabnet_cli.version import __version__
 
 USER_ERROR = 2
 BROKEN_PIPE = 141  # what shells report for a process killed by SIGPIPE
@@ -179,13 +182,10 @@ def package_version() -> str:
         >>> package_version()  # doctest: +ELLIPSIS
         '0...'
     """
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("tabnet-cli")
     except PackageNotFoundError:  # running from a source tree that was never installed
-        from tabnet_cli.version import __version__
-
         return __version__
 
 
@@ -213,7 +213,7 @@ def _root(
 
 def stderr_console():
     """A rich console on stderr (progress and messages never mix with results)."""
-    from rich.console import Console
+    from rich.console import Console  # not at start-up: tabnet --help stays light
 
     return Console(stderr=True, highlight=False)
 
@@ -225,7 +225,6 @@ def wants_colour(stream) -> bool:
 
 def plot_size(width: int | None, height: int | None) -> tuple[int, int]:
     """The asked plot size, or the terminal's."""
-    import shutil
 
     columns, lines = shutil.get_terminal_size((100, 30))
     return width or columns, height or max(lines - 2, 12)

@@ -10,6 +10,7 @@ import typer
 
 from tabnet_cli.cli.app import command, plot_size, wants_colour
 from tabnet_cli.cli.options import split_names
+from tabnet_cli.io.outputs import guarded_stdout, open_output
 
 
 @command()
@@ -48,8 +49,9 @@ def curves(
 
     Example: tabnet curves runs/small runs/big --metrics loss --from-epoch 5
     """
-    from tabnet_cli.io.outputs import guarded_stdout, open_output
-    from tabnet_cli.io.overwrite import refuse_inputs
+    from tabnet_cli.io.overwrite import refuse_inputs  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.plots import load_history, render_curves, render_table, select_metrics
 
     histories = [load_history(run) for run in runs]

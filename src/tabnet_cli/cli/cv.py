@@ -3,6 +3,7 @@ deviation of every metric across folds on stdout (a table, or ``--json``)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +37,9 @@ def cv(
 
     Example: tabnet cv ion.csv --target Class --folds 5 --json
     """
-    from tabnet_cli.jobs.cv import cross_validate
+    from tabnet_cli.jobs.cv import cross_validate  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.progress import KerasProgress
 
     opts.refuse_train_only("cv", nproc, log_format)
@@ -58,10 +61,8 @@ def cv(
         console.file.write("Interrupted; no result.\n")
         raise typer.Exit(INTERRUPTED) from None
     if json_output:
-        import json
-
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         return
-    from tabnet_cli.report.tables import render_cv
+    from tabnet_cli.report.tables import render_cv  # not at start-up: tabnet --help stays light
 
     render_cv(result.to_json(), f"{folds}-fold cross-validation of {source}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from tabnet_cli.cli.app import command, warn
 from tabnet_cli.cli.run_options import BatchOpt, DataArg, DataEncoding, RunArg, load_for_data
+from tabnet_cli.io.outputs import guarded_stdout
 
 
 @command()
@@ -33,8 +35,10 @@ def evaluate(
 
     Example: tabnet evaluate runs/red-wine valid.csv --json --fail-if "mae>0.5"
     """
-    from tabnet_cli.run.info import seen_in_training
-    from tabnet_cli.score import gate
+    from tabnet_cli.run.info import seen_in_training  # not at start-up: tabnet --help stays light
+    from tabnet_cli.score import gate  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.score.inference import evaluate_run
 
     conditions = [gate.parse_condition(text) for text in fail_if or ()]
@@ -48,12 +52,9 @@ def evaluate(
             "optimistic, the model saw these rows; evaluate on data it never saw"
         )
     if json_output:
-        import json
-
-        from tabnet_cli.io.outputs import guarded_stdout
-
         guarded_stdout().write(json.dumps(report, indent=2) + "\n")
     else:
+        # not at start-up: tabnet --help stays light
         from tabnet_cli.report.tables import render_evaluation
 
         render_evaluation(report)

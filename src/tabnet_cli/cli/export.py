@@ -28,12 +28,12 @@ def export(
 
     Example: tabnet export runs/red-wine --format onnx -o red-wine.onnx
     """
-    from tabnet_cli.export.onnx import require_onnx
+    from tabnet_cli.export.onnx import require_onnx  # not at start-up: tabnet --help stays light
 
     require_onnx()  # before loading anything: the message says how to install it
-    from tabnet_cli.export.onnx import export_onnx
-    from tabnet_cli.io.overwrite import refuse_inputs
-    from tabnet_cli.run.run_dir import load_run
+    from tabnet_cli.export.onnx import export_onnx  # not at start-up: tabnet --help stays light
+    from tabnet_cli.io.overwrite import refuse_inputs  # not at start-up: tabnet --help stays light
+    from tabnet_cli.run.run_dir import load_run  # not at start-up: tabnet --help stays light
 
     loaded = load_run(run)
     refuse_inputs(output, "--output", directories=[run])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -37,13 +38,12 @@ def importance(
 
     Example: tabnet importance runs/abalone test.csv --repeats 10
     """
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.score.importance import permutation_importance, render_importance
 
     loaded = load_for_data(run, data, encoding, warn)
     report = permutation_importance(loaded, data, repeats, seed, warn=warn)
     if json_output:
-        import json
-
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     width = min(plot_size(None, None)[0], 100)

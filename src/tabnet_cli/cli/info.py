@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
 from tabnet_cli.cli.app import command
 from tabnet_cli.cli.run_options import RunArg
+from tabnet_cli.io.outputs import guarded_stdout
 
 
 @command()
@@ -21,9 +23,8 @@ def info(
 
     Example: tabnet info runs/red-wine
     """
-    import json
 
-    from tabnet_cli.io.outputs import guarded_stdout
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.run.info import describe_run, info_text
 
     description = describe_run(run)

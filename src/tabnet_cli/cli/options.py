@@ -109,6 +109,7 @@ def _merged(
     typed = set(values) if ctx is None else {n for n in values if _typed(ctx, n)}
     recipe, source = options.get("recipe", RunConfig.recipe), options.get("data")
     if options.get("config"):
+        # not at start-up: tabnet --help stays light
         from tabnet_cli.settings.config_file import read_config
 
         settings = read_config(options["config"], values.get("target"))

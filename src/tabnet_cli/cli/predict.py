@@ -17,6 +17,7 @@ from tabnet_cli.cli.run_options import (
     data_files,
     load_for_data,
 )
+from tabnet_cli.io.outputs import guarded_stdout, open_output
 
 OUTPUT_ADVICE = "choose another --output"
 
@@ -46,8 +47,9 @@ def predict(
 
     Example: cat new.csv | tabnet predict runs/red-wine - --keep id | head
     """
-    from tabnet_cli.io.outputs import guarded_stdout, open_output
-    from tabnet_cli.io.overwrite import refuse_inputs
+    from tabnet_cli.io.overwrite import refuse_inputs  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.score.inference import PredictOptions, predict_to
 
     loaded = load_for_data(run, data, encoding, warn)

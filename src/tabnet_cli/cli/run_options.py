@@ -3,6 +3,7 @@ importance, info, serve, export): the run, the data, its encoding, the batch of 
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from typing import Annotated
 
@@ -35,7 +36,9 @@ def load_for_data(run: str, data: str, encoding: str | None, warn: Callable[[str
     """The run, reading DATA with ``--encoding`` when given (else as its training file
     was read), with a warning when DATA looks like UTF-8 but the run reads another
     encoding (every category would be "unseen" otherwise, silently)."""
-    from tabnet_cli.io.opening import looks_like_utf8
+    from tabnet_cli.io.opening import looks_like_utf8  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.run.run_dir import load_run, with_encoding
 
     loaded = load_run(run)
@@ -51,7 +54,6 @@ def load_for_data(run: str, data: str, encoding: str | None, warn: Callable[[str
 
 
 def _is_utf8(encoding: str) -> bool:
-    import codecs
 
     return codecs.lookup(encoding).name in ("utf-8", "utf-16", "utf-32")
 
@@ -64,6 +66,7 @@ def data_files(data: str) -> list[str]:
         >>> data_files("-"), data_files("new.csv")
         ([], ['new.csv'])
     """
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.io.datasets import is_dataset, table_files
 
     if data == "-":

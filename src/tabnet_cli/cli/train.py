@@ -19,7 +19,7 @@ from tabnet_cli.cli.app import (
     wants_colour,
 )
 from tabnet_cli.cli.train_events import error_events, train_with_events
-from tabnet_cli.errors import plural
+from tabnet_cli.errors import DataError, plural
 from tabnet_cli.settings.config import ArchConfig, DataConfig, RunConfig, TrainConfig
 from tabnet_cli.system import distributed
 
@@ -130,6 +130,7 @@ def _dispatch(options: dict, ctx: typer.Context) -> None:
 def _launch(options: dict, ctx: typer.Context) -> None:
     """Checks what every rank would refuse (the options, stdin, --folds, streaming, the
     GPUs) once, then starts the ranks under torchrun; exits with their exit code."""
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.jobs.train import check_data_parallel
 
     source, config = opts.command_config(options, ctx)
@@ -157,7 +158,9 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) -> None:
     """Trains with progress on stderr; prints the run directory on stdout."""
-    from tabnet_cli.jobs.train import train_run
+    from tabnet_cli.jobs.train import train_run  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.progress import KerasProgress
 
     console = stderr_console()
@@ -185,7 +188,7 @@ def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) 
 
 
 def _plot_after_training(run_dir: Path, stream) -> None:
-    from tabnet_cli.errors import DataError
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.plots import load_history, render_curves, select_metrics
 
     history = load_history(str(run_dir))

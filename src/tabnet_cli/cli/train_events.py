@@ -12,6 +12,7 @@ import typer
 
 from tabnet_cli.cli.app import INTERRUPTED, USER_ERROR, one_line
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.settings.recipes import decided_by_data, resolve_before_data
 from tabnet_cli.system import distributed
 
 
@@ -21,9 +22,10 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
 
     Example: tabnet train data.csv --target y --log-format jsonl 2> events.jsonl
     """
-    from tabnet_cli.io.sources import display_name
+    from tabnet_cli.io.sources import display_name  # not at start-up: tabnet --help stays light
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.events import EpochEvents, JsonLines, outcome_events
-    from tabnet_cli.settings.recipes import decided_by_data, resolve_before_data
 
     rank = distributed.current()
     events = JsonLines(sys.stderr if rank is None or rank.is_main else _Silent())
@@ -59,7 +61,7 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
 @contextmanager
 def error_events() -> Iterator[None]:
     """A user error as one ``error`` event and exit code 2 (the launcher of --nproc)."""
-    from tabnet_cli.report.events import JsonLines
+    from tabnet_cli.report.events import JsonLines  # not at start-up: tabnet --help stays light
 
     try:
         yield
@@ -79,6 +81,6 @@ class _Silent:
 
 
 def _train(data, config, out, callback, events):
-    from tabnet_cli.jobs.train import train_run
+    from tabnet_cli.jobs.train import train_run  # not at start-up: tabnet --help stays light
 
     return train_run(data, config, out, [callback], lambda m: events.emit("note", message=m))

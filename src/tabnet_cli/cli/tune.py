@@ -51,8 +51,13 @@ def tune(
 
     Example: tabnet tune ion.csv --target Class --trials 30 --storage sqlite:///ion.db
     """
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.jobs.search_space import read_space
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.jobs.tune import TuneSettings, require_optuna
+
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.jobs.tune import tune as run_search
 
     opts.refuse_train_only("tune", nproc, log_format)
@@ -65,6 +70,7 @@ def tune(
         if verbose:
             console.file.write(f"{message}\n")
 
+    # not at start-up: tabnet --help stays light
     from tabnet_cli.report.progress import KerasProgress
 
     progress = [KerasProgress(console, verbose)]
@@ -85,6 +91,6 @@ def tune(
 
 
 def _print_trials(console, result) -> None:
-    from tabnet_cli.report.tables import trials_table
+    from tabnet_cli.report.tables import trials_table  # not at start-up: tabnet --help stays light
 
     console.print(trials_table(result.trials, f"study {result.study_name} ({result.direction})"))

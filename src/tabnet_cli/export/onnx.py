@@ -33,10 +33,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.export.onnx_check import self_check
 from tabnet_cli.export.onnx_graph import Graph, network
+from tabnet_cli.io.outputs import open_output
+from tabnet_cli.nn.ensemble import member_prefix
+from tabnet_cli.nn.model import tensor_shapes
 from tabnet_cli.prep.features import MISSING
 from tabnet_cli.prep.scaling import normal_scores
-from tabnet_cli.run.run_dir import LoadedRun
+from tabnet_cli.run.run_dir import WEIGHTS, LoadedRun, read_weights
+from tabnet_cli.version import __version__
 
 if TYPE_CHECKING:
     import onnx
@@ -84,8 +89,8 @@ def build_model(run: LoadedRun) -> onnx.ModelProto:
         >>> [i.name for i in model.graph.input][:2]  # doctest: +SKIP
         ['age', 'sex']
     """
-    import onnx
-    from onnx import TensorProto, helper
+    import onnx  # onnx loads on first use, not with this module
+    from onnx import TensorProto, helper  # onnx loads on first use, not with this module
 
     _refuse_name_clashes(run)
     graph, inputs, parts = Graph(), [], []
@@ -123,7 +128,6 @@ def _refuse_name_clashes(run: LoadedRun) -> None:
 
 
 def _metadata(run: LoadedRun) -> dict[str, str]:
-    from tabnet_cli.version import __version__
 
     kinds = [{"name": c["name"], "type": "double"} for c in run.features.numeric_]
     kinds += [{"name": c["name"], "type": "string"} for c in run.features.categorical_]
@@ -223,7 +227,6 @@ def _categorical_part(graph: Graph, spec: dict) -> str:
 def _raw_outputs(graph: Graph, run: LoadedRun, x: str) -> str:
     """The network's raw outputs [N, n_outputs]; for a bagged ensemble, every member's,
     combined as ``ensemble.EnsembleMLP`` does (in float64)."""
-    from tabnet_cli.nn.ensemble import member_prefix
 
     weights = _weights(run)
     if run.manifest.ensemble is None:
@@ -274,9 +277,6 @@ def _softplus(graph: Graph, x: str) -> str:
 def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
     """The run's tensors as NumPy arrays (read and checked as ``load_run`` does); an
     ensemble's under their member prefixes."""
-    from tabnet_cli.nn.ensemble import member_prefix
-    from tabnet_cli.nn.model import tensor_shapes
-    from tabnet_cli.run.run_dir import WEIGHTS, read_weights
 
     shapes = tensor_shapes(run.manifest.model)
     if run.manifest.ensemble is not None:
@@ -287,7 +287,7 @@ def _weights(run: LoadedRun) -> dict[str, np.ndarray]:
 
 def _outputs(graph: Graph, run: LoadedRun, raw: str) -> list:
     """``prediction`` (and ``probabilities``) from the raw outputs, as ``targets.py``."""
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper  # onnx loads on first use, not with this module
 
     logits = graph.op("Cast", raw, to=_DOUBLE)
     target = run.target
@@ -330,8 +330,6 @@ def export_onnx(run: LoadedRun, path: Path, advice: str = "choose another --outp
         >>> export_onnx(load_run("runs/diabetes"), Path("model.onnx"))  # doctest: +SKIP
         2.9e-07
     """
-    from tabnet_cli.export.onnx_check import self_check
-    from tabnet_cli.io.outputs import open_output
 
     require_onnx()
     if path.is_dir():

@@ -32,7 +32,7 @@ def self_check(run: LoadedRun, payload: bytes, tolerance: float = 1e-4) -> float
 def probe_rows(run: LoadedRun):
     """Rows that exercise every path of the preprocessing: values around each median,
     far outliers, missing values, every category (padded with spaces), unseen ones."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     numeric, categorical = run.features.numeric_, run.features.categorical_
     longest = max([len(c["categories"]) for c in categorical] + [8]) + 3
@@ -57,7 +57,7 @@ def onnx_feed(run: LoadedRun, frame) -> dict[str, np.ndarray]:
         >>> feed = onnx_feed(run, pd.read_csv("new.csv"))  # doctest: +SKIP
         >>> session.run(None, feed)  # doctest: +SKIP
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     feed = {}
     for spec in run.features.numeric_:
@@ -72,7 +72,7 @@ def onnx_feed(run: LoadedRun, frame) -> dict[str, np.ndarray]:
 
 def run_onnx(payload: bytes, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Runs a serialized model with onnxruntime on the CPU; outputs by name."""
-    import onnxruntime
+    import onnxruntime  # onnxruntime loads on first use, not with this module
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its notes are not the user's business

@@ -29,7 +29,7 @@ class Graph:
         return f"tabnet/{hint}/{self.count}"
 
     def const(self, value: Any, dtype: Any = np.float32, hint: str = "c") -> str:
-        from onnx import numpy_helper
+        from onnx import numpy_helper  # onnx loads on first use, not with this module
 
         name = self.name(hint)
         array = np.asarray(value, dtype=object if dtype is str else dtype)
@@ -37,7 +37,7 @@ class Graph:
         return name
 
     def op(self, op_type: str, *inputs: str, **attributes: Any) -> str:
-        from onnx import helper
+        from onnx import helper  # onnx loads on first use, not with this module
 
         output = self.name(op_type)
         self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attributes))

@@ -74,7 +74,7 @@ def csv_chunks(source: str, chunk_rows: int, options: ReadOptions) -> Iterator[p
 
 def _pandas_chunks(stream, name: str, form, options, chunk_rows: int, skip: int):
     """pandas' chunked parser, leaving out the first ``skip`` data rows."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     kwargs = pandas_options(form, options)
     with (
@@ -103,8 +103,8 @@ def parquet_chunks(
     Example:
         >>> chunks = parquet_chunks("new.parquet", 65536, ReadOptions())  # doctest: +SKIP
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
+    import pyarrow.parquet as pq  # pyarrow loads on first use, not with this module
 
     name, stream = open_source(source)
     with parquet_errors(name), stream:

@@ -14,9 +14,12 @@ to use a slower reader that handles everything.
 
 from __future__ import annotations
 
+import codecs
+import copy
 import os
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -52,7 +55,6 @@ def newline_safe(encoding: str) -> bool:
         >>> newline_safe("utf-8"), newline_safe("latin-1"), newline_safe("utf-16")
         (True, True, False)
     """
-    import codecs
 
     name = codecs.lookup(encoding).name
     if name.startswith("utf-8") or name == "ascii":
@@ -97,7 +99,6 @@ def parsed_blocks(
         >>> [t.num_rows for t in parsed_blocks(io.BytesIO(b"a,b\\n1,2\\n3,4\\n"), setup)]
         [2]
     """
-    from concurrent.futures import ThreadPoolExecutor
 
     workers = pool_size()
     blocks = _cut(stream, size or BLOCK_BYTES)
@@ -127,7 +128,7 @@ def parsed_blocks(
 
 def _pinned(schema) -> dict | None:
     """The first block's column types, for later blocks (all-null columns stay free)."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     if len(set(schema.names)) != len(schema.names):
         return None  # duplicated names: refused later, with the names
@@ -136,7 +137,7 @@ def _pinned(schema) -> dict | None:
 
 def _cut(stream: BinaryIO, size: int) -> Iterator[pa.Buffer]:
     """Blocks of about ``size`` bytes, each ending at a line end outside quotes."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     rest = b""
     while True:
@@ -190,8 +191,8 @@ def _framed_quotes(data) -> None:
 def _parse(data, setup: ArrowSetup, names, pinned, threads: bool = False):
     """One block as a table: with the first block's types, else with types of its own
     (a later block disagreeing); dates stay text; undecodable text is Unsafe."""
-    import pyarrow as pa
-    import pyarrow.csv as pv
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
+    import pyarrow.csv as pv  # pyarrow loads on first use, not with this module
 
     _framed_quotes(data)
     read = dict(setup.read) if names is None else {**setup.read, "column_names": names}
@@ -229,7 +230,6 @@ def _parse(data, setup: ArrowSetup, names, pinned, threads: bool = False):
 
 
 def with_types(convert, types: dict):
-    import copy
 
     convert = copy.copy(convert)
     convert.column_types = types
@@ -237,7 +237,7 @@ def with_types(convert, types: dict):
 
 
 def is_binary(kind) -> bool:
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
@@ -247,7 +247,7 @@ def is_binary(kind) -> bool:
 def whole_table(stream: BinaryIO, setup: ArrowSetup, size: int | None = None):
     """All blocks as one table, or None when later blocks disagree on a column's type
     (the caller reads the file as a whole, so the types are decided from every row)."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     tables = list(parsed_blocks(stream, setup, size))
     schema = tables[0].schema
@@ -281,7 +281,7 @@ def rechunk(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
         >>> [t.num_rows for t in rechunk(iter(parts), 2)]
         [2, 2, 2, 1]
     """
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     pending: list = []
     count = 0

@@ -9,6 +9,7 @@ values whichever parser read it.
 
 from __future__ import annotations
 
+import gzip
 import re
 import zlib
 from contextlib import contextmanager
@@ -18,6 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
+from tabnet_cli.io.csv_blocks import (
+    ArrowSetup,
+    Unsafe,
+    is_binary,
+    newline_safe,
+    whole_table,
+    with_types,
+)
 from tabnet_cli.io.csv_format import WHITESPACE, CsvFormat, encoding_advice
 
 if TYPE_CHECKING:
@@ -71,7 +80,7 @@ def pandas_options(form: CsvFormat, options: ReadOptions) -> dict:
 def pandas_errors(name: str, encoding: str):
     """What pandas (and gzip under it) raise for a bad file, as one DataError line. Only
     Exception subclasses are caught: a KeyboardInterrupt stays a KeyboardInterrupt."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     try:
         yield
@@ -91,7 +100,6 @@ def _gzip_problem(name: str) -> BaseException | None:
     """What decompressing the whole file ``name`` raises, if it is gzip."""
     if not name.endswith(".gz") or not Path(name).is_file():
         return None
-    import gzip
 
     try:
         with gzip.open(name, "rb") as stream:
@@ -108,10 +116,9 @@ def arrow_setup(form: CsvFormat, options: ReadOptions):
     one character), quoted values after spaces (pyarrow keeps ``' "a"'`` with its quotes),
     or pyarrow missing."""
     try:
-        import pyarrow.csv as pv
+        import pyarrow.csv as pv  # pyarrow loads on first use, not with this module
     except ImportError:
         return None
-    from tabnet_cli.io.csv_blocks import ArrowSetup
 
     if form.sep == WHITESPACE or _spaced_quote(form):
         return None
@@ -137,7 +144,7 @@ def arrow_setup(form: CsvFormat, options: ReadOptions):
 def read_with_arrow(path: str, form: CsvFormat, options: ReadOptions) -> pd.DataFrame | None:
     """pyarrow's CSV reader (multi-threaded; files over ``STREAM_BYTES`` block by block in
     bounded memory); None when it refuses the file, so pandas can read it or explain why."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     setup = arrow_setup(form, options)
     if setup is None:
@@ -161,9 +168,7 @@ def _spaced_quote(form: CsvFormat) -> bool:
 def _arrow_table(path: str, setup, encoding: str):
     """The whole file as a table: block by block above ``STREAM_BYTES`` (parallel, a few
     blocks in memory), else pyarrow's whole-file reader; None when pyarrow refuses it."""
-    import pyarrow as pa
-
-    from tabnet_cli.io.csv_blocks import Unsafe, newline_safe, whole_table
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     if Path(path).stat().st_size >= STREAM_BYTES and newline_safe(encoding):
         try:
@@ -180,8 +185,6 @@ def _arrow_table(path: str, setup, encoding: str):
 
 def _open_binary(path: str):
     if path.endswith(".gz"):
-        import gzip
-
         return gzip.open(path, "rb")
     return open(path, "rb")
 
@@ -189,9 +192,7 @@ def _open_binary(path: str):
 def _whole_file(path: str, setup, pa):
     """pyarrow's whole-file reader: every core, the types decided from every row; dates
     read as text (pandas, which ``predict`` may use, keeps them as text)."""
-    import pyarrow.csv as pv
-
-    from tabnet_cli.io.csv_blocks import is_binary, with_types
+    import pyarrow.csv as pv  # pyarrow loads on first use, not with this module
 
     convert = setup.convert
     try:
@@ -237,7 +238,7 @@ def clean_cells(
 
 
 def _clean_column(column: pd.Series, markers: frozenset[str], decimal: str) -> pd.Series:
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if isinstance(column.dtype, pd.CategoricalDtype):  # pyarrow's dictionary text
         codes, labels = column.cat.codes.to_numpy(), column.cat.categories
@@ -260,7 +261,7 @@ def _clean_column(column: pd.Series, markers: frozenset[str], decimal: str) -> p
 def _clean_labelled(column: pd.Series, codes, labels, markers: frozenset[str], decimal: str):
     """Works on the distinct labels (pyarrow's dictionary, or pandas' factorized text)
     and touches the rows only when something changed."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     text, cleaned = _clean_labels(labels, markers)
     present = [label for label in cleaned if label is not None]
@@ -282,7 +283,7 @@ def _clean_labelled(column: pd.Series, codes, labels, markers: frozenset[str], d
 
 def _clean_labels(labels, markers: frozenset[str]) -> tuple[list[str], list[str | None]]:
     """The labels as text, and stripped with None for markers."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if len(labels) > _FEW:  # names, free text: strip in pandas, a loop costs more there
         series = pd.Series(labels, dtype="str")
@@ -297,7 +298,7 @@ def _clean_labels(labels, markers: frozenset[str]) -> tuple[list[str], list[str 
 def _spread(per_label: list, cleaned: list, codes: np.ndarray, column: pd.Series):
     """Row values from the values of the present (not None) labels, with the dtypes pandas
     would give: int64 or bool without gaps, float64 or object (NaN for gaps) with."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     present = iter(per_label)
     values = [None if label is None else next(present) for label in cleaned]
@@ -311,7 +312,7 @@ def _spread(per_label: list, cleaned: list, codes: np.ndarray, column: pd.Series
 
 def _as_numbers(present: list[str], decimal: str) -> list | None:
     """The numbers the labels spell, or None if one does not (or ``decimal`` is "": text)."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if not decimal:
         return None
@@ -355,7 +356,7 @@ def decimal_comma_example(column: pd.Series) -> str | None:
         >>> decimal_comma_example(pd.Series(["1,5", "2", "-0,25"], dtype="str"))
         '1,5'
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return None
@@ -389,7 +390,7 @@ def _mostly_text(values: list) -> bool:
 
 
 def _comma_or_number(text: pd.Series) -> np.ndarray:
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     comma = text.str.fullmatch(_DECIMAL_COMMA).to_numpy(dtype=bool)
     return comma | pd.to_numeric(text, errors="coerce").notna().to_numpy()

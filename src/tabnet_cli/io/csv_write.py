@@ -47,7 +47,7 @@ def write_csv(frame: pd.DataFrame, stream: TextIO, header: bool) -> None:
 
 def _cells(column: pd.Series) -> list[str] | None:
     """The column's cells as pandas writes them, or None to let pandas write it."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     kind = column.dtype
     if isinstance(kind, np.dtype) and kind == np.float64:

@@ -90,7 +90,7 @@ def read_whole(source: str, options: ReadOptions = DEFAULT_READ) -> pd.DataFrame
         >>> read_whole("sample_data/diab*.csv").shape
         (442, 11)
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     blocks = BlockSource.open(source, options)
     chunks = [chunk for index in range(len(blocks.blocks)) for chunk in blocks.read(index)]
@@ -201,7 +201,7 @@ def value_kind(column: pd.Series) -> str | None:
         >>> value_kind(pd.Series([True, None], dtype=object)), value_kind(pd.Series([None]))
         ('booleans', None)
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = pd.Series(column.cat.categories)
@@ -226,7 +226,7 @@ def mixed_kinds(name: str, this: tuple[str, str], first: tuple[str, str]) -> Dat
 
 def _arrow_kind(kind) -> str | None:
     """:func:`value_kind` of a parquet column, from its type alone."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
@@ -255,8 +255,8 @@ def _check_schemas(schemas: list[tuple[str, object]]) -> None:
 
 
 def _parquet_blocks(files: list[str]) -> list[Block]:
-    import pyarrow as pa
-    import pyarrow.dataset as ds
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
+    import pyarrow.dataset as ds  # pyarrow loads on first use, not with this module
 
     blocks, schemas = [], []
     for path in files:

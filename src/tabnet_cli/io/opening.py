@@ -4,7 +4,9 @@ bytes peeked for sniffing, and the column names and cells shaped as the user see
 
 from __future__ import annotations
 
+import codecs
 import errno
+import gzip
 import io
 import os
 import stat
@@ -92,7 +94,6 @@ def looks_like_utf8(source: str) -> bool:
         >>> looks_like_utf8("sample_data/diabetes.csv")  # ASCII only: either reading agrees
         False
     """
-    import codecs
 
     try:
         if not Path(source).is_file():
@@ -110,8 +111,6 @@ def peek(name: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     """Reads the first bytes to sniff, returning a stream that still yields everything."""
     owned = [stream]  # closed with the returned stream (GzipFile leaves its file open)
     if name.endswith(".gz"):
-        import gzip
-
         stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
         owned.insert(0, stream)
     try:

@@ -27,6 +27,7 @@ import secrets
 import shutil
 import socket
 import stat
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -186,7 +187,6 @@ class GuardedWriter:
 
 def guarded_stdout() -> GuardedWriter:
     """Standard output whose write errors (``> /dev/full``) are one-line errors."""
-    import sys
 
     return GuardedWriter(sys.stdout, STDOUT, STDOUT_ADVICE)
 
@@ -235,7 +235,6 @@ def guard_stdout() -> Iterator[StdoutGuard]:
         ...     print("hello")
         hello
     """
-    import sys
 
     previous = sys.stdout
     sys.stdout = guard = StdoutGuard(previous)  # type: ignore[assignment]
@@ -370,7 +369,6 @@ def new_directory(out_dir: Path, advice: str) -> Iterator[Path]:
 def discard_stdout() -> None:
     """Points standard output at the null device, so that output that cannot be written
     (a full disk, a reader gone) is dropped instead of failing again at exit."""
-    import sys
 
     try:
         descriptor = sys.stdout.fileno()

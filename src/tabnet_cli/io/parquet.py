@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def parquet_columns(parquet, name: str) -> tuple[list[str], list[str]]:
     """(plain, nested) column names of a ``pyarrow.parquet.ParquetFile``; lists, structs
     and maps are not model inputs, and a file of nothing else is an error."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     schema = parquet.schema_arrow
     nested = [f.name for f in schema if pa.types.is_nested(f.type)]
@@ -38,7 +38,7 @@ def decimals_as_floats(table):
         >>> decimals_as_floats(table).column("d").to_pylist()
         [1.5]
     """
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     for position, field in enumerate(table.schema):
         kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
@@ -51,7 +51,7 @@ def decimals_as_floats(table):
 @contextmanager
 def parquet_errors(name: str):
     """A broken parquet file is one DataError line; pyarrow's Ctrl-C stays a Ctrl-C."""
-    import pyarrow as pa
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     try:
         yield
@@ -65,7 +65,7 @@ def parquet_errors(name: str):
 
 def read_parquet(name: str, stream: BinaryIO, notices: list[str] | None) -> pd.DataFrame:
     """Reads the columns a model can use: lists, structs and maps are left out, named."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # pyarrow loads on first use, not with this module
 
     with parquet_errors(name), stream:
         parquet = pq.ParquetFile(stream)

@@ -9,12 +9,14 @@ in :mod:`tabnet_cli.io.csv_parse`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tabnet_cli.errors import DataError, short_list
+from tabnet_cli.io.chunks import csv_chunks, parquet_chunks
 from tabnet_cli.io.csv_format import sniff_format
 from tabnet_cli.io.csv_parse import (
     pandas_errors,
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 def _is_index_column(frame: pd.DataFrame) -> bool:
     """An unnamed leading column holding exactly 0..n-1 or 1..n is a saved row index
     (pandas ``to_csv``, Kaggle exports); anything else in it is data and is kept."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if frame.shape[1] < 2 or not str(frame.columns[0]).startswith("Unnamed: 0"):
         return False
@@ -68,7 +70,7 @@ def read_table(
             form = sniff_format(name, head, options)
             frame = None if is_stream(source) else read_with_arrow(source, form, options)
             if frame is None:
-                import pandas as pd
+                import pandas as pd  # pandas loads on first use, not with this module
 
                 with pandas_errors(name, form.encoding):
                     frame = pd.read_csv(stream, **pandas_options(form, options))
@@ -97,7 +99,6 @@ def iter_table(
         >>> [len(chunk) for chunk in iter_table("sample_data/diabetes.csv", 200)]
         [200, 200, 42]
     """
-    from tabnet_cli.io.chunks import csv_chunks, parquet_chunks
 
     name = "<stdin>" if source == "-" else source
     read = parquet_chunks if name.endswith(".parquet") else csv_chunks
@@ -115,7 +116,6 @@ def sha256_of(source: str) -> str | None:
     """The file's sha256 (None for stdin), recorded so a run names the exact data it saw."""
     if source == "-":
         return None
-    import hashlib
 
     digest = hashlib.sha256()
     with open(source, "rb") as handle:

@@ -18,8 +18,13 @@ import numpy as np
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
+from tabnet_cli.jobs.train import refuse_streaming
+from tabnet_cli.nn.numpy_forward import NumpyMLP
 from tabnet_cli.prep.prepare import prepare, read_source
 from tabnet_cli.prep.types import Split, Table
+from tabnet_cli.run.run_dir import LoadedRun
+from tabnet_cli.run.save import build_manifest, check_savable, write_run
+from tabnet_cli.score.metrics import score
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
@@ -92,7 +97,6 @@ def cross_validate(
     """
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
-    from tabnet_cli.jobs.train import refuse_streaming
 
     refuse_validation_file(config.data)
     config = resolve_data(config)
@@ -111,8 +115,8 @@ def cross_validate(
 
 
 def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, Any]:
+    # torch loads on first use, not with this module
     from tabnet_cli.fit.train import model_config_for, resolve, train
-    from tabnet_cli.run.save import check_savable
 
     prepared = prepare(table, split, config.data, config.train.loss)
     config = resolve_training(config, prepared.provenance.train_rows, prepared.task)
@@ -126,8 +130,6 @@ def _run_fold(table, split, config, callbacks, fold_dir, notify) -> dict[str, An
         raise KeyboardInterrupt  # Ctrl-C ends the whole cross-validation, not one fold
     metrics = fold_metrics(table, split, prepared, fitted, config)
     if fold_dir is not None:
-        from tabnet_cli.run.save import write_run
-
         write_run(fold_dir, table.source, prepared, fitted, config)
     stopper = fitted.result.early_stopping
     return {
@@ -145,10 +147,6 @@ def fold_metrics(
 ) -> dict[str, float | None]:
     """``tabnet evaluate``'s metrics of a fitted model on the split's validation rows,
     computed by the NumPy forward pass that a saved run uses."""
-    from tabnet_cli.nn.numpy_forward import NumpyMLP
-    from tabnet_cli.run.run_dir import LoadedRun
-    from tabnet_cli.run.save import build_manifest
-    from tabnet_cli.score.metrics import score
 
     weights = {k: v.detach().cpu().numpy() for k, v in fitted.model.state_dict().items()}
     model = NumpyMLP(fitted.model_config, weights)

@@ -22,15 +22,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
 from tabnet_cli.nn.ensemble import StackedMembers
-from tabnet_cli.prep.types import Matrices
+from tabnet_cli.prep.prepare import prepare, read_source
+from tabnet_cli.prep.types import Matrices, Split
 from tabnet_cli.run.manifest import Ensemble
+from tabnet_cli.run.run_dir import save_run
+from tabnet_cli.run.save import (
+    TrainSummary,
+    build_manifest,
+    check_savable,
+    resolved_config,
+    write_run,
+)
 from tabnet_cli.settings.config import RunConfig
+from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
+from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
 if TYPE_CHECKING:
     from tabnet_cli.fit.train import Fitted
     from tabnet_cli.prep.types import Prepared
-    from tabnet_cli.run.save import TrainSummary
 
 
 def train_ensemble(
@@ -49,13 +60,10 @@ def train_ensemble(
         >>> train_ensemble("sample_data/diabetes.csv", RunConfig.from_options(
         ...     {"target": "progression", "folds": 3}), Path("/tmp/ens"))  # doctest: +SKIP
     """
-    from tabnet_cli.fit.loop import select_device
+    from tabnet_cli.fit.loop import select_device  # torch loads on first use, not with this module
+
+    # torch loads on first use, not with this module
     from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
-    from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
-    from tabnet_cli.prep.prepare import prepare, read_source
-    from tabnet_cli.prep.types import Split
-    from tabnet_cli.run.save import check_savable
-    from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
     refuse_validation_file(config.data)
     config = resolve_data(config)
@@ -84,8 +92,6 @@ def train_ensemble(
                 raise KeyboardInterrupt  # an ensemble missing members is not what was asked
             break
     if len(members) == 1:  # interrupted in the first member: a single network
-        from tabnet_cli.run.save import TrainSummary, write_run
-
         fitted, member = members[0]
         single = replace(config, data=replace(config.data, folds=1))
         return TrainSummary(run_dir, write_run(run_dir, source, member, fitted, single))
@@ -152,9 +158,6 @@ def _member_data(prepared: Prepared, split) -> Prepared:
 
 
 def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], config):
-    from tabnet_cli.run.run_dir import save_run
-    from tabnet_cli.run.save import TrainSummary, build_manifest, resolved_config
-    from tabnet_cli.settings.config_file import CONFIG_FILE, dump_config
 
     first = members[0][0]
     manifest = build_manifest(prepared, first, config)
@@ -195,7 +198,7 @@ def ensemble_metrics(members: list[tuple[Fitted, Prepared]]) -> dict[str, Any]:
     """``metrics.json`` of an ensemble: each member's summary, and out of fold the
     validation values of the members' kept epochs averaged by rows, i.e. every row
     scored by the member that did not train on it."""
-    from tabnet_cli.fit.train import summarize
+    from tabnet_cli.fit.train import summarize  # torch loads on first use, not with this module
 
     summaries = [summarize(fitted, member) for fitted, member in members]
     rows = np.array([s["validation_rows"] for s in summaries], dtype=np.float64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tabnet_cli.errors import DataError
+from tabnet_cli.prep.targets import infer_task, label_key
 from tabnet_cli.prep.types import Split, Table
 from tabnet_cli.settings.config import ConfigError, DataConfig
 
@@ -21,9 +22,8 @@ def fold_splits(table: Table, config: DataConfig, loss: str, folds: int, seed: i
         ...     for s in splits]).tolist()) == list(range(10))
         ([2, 2, 2, 2, 2], True)
     """
+    # sklearn loads on first use, not with this module
     from sklearn.model_selection import KFold, StratifiedKFold
-
-    from tabnet_cli.prep.targets import infer_task, label_key
 
     refuse_validation_file(config)
     target = table.frame[config.target]

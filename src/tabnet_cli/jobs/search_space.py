@@ -18,7 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tabnet_cli.settings.config import EMBEDDINGS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig
+from tabnet_cli.settings.config import (
+    EMBEDDINGS,
+    OPTIMIZERS,
+    SCHEDULES,
+    ConfigError,
+    DataConfig,
+    RunConfig,
+)
+from tabnet_cli.settings.config_file import parse_toml
 
 INTEGERS = ("depth", "width", "batch_size")
 
@@ -73,7 +81,6 @@ def read_space(path: str | None) -> dict[str, Param]:
     space = dict(DEFAULT_SPACE)
     if path is None:
         return space
-    from tabnet_cli.settings.config_file import parse_toml
 
     for name, spec in parse_toml(path, "--space").items():
         if name not in space:
@@ -87,7 +94,6 @@ def read_space(path: str | None) -> dict[str, Param]:
 def _checked(path: str, param: Param) -> Param:
     """``param``, once every value it can take (each choice, both ends of a range) makes
     a valid run config: a wrong type in the file is an error now, not in a trial."""
-    from tabnet_cli.settings.config import DataConfig
 
     base = RunConfig(DataConfig(target="y"))
     values = param.choices if param.choices is not None else (param.low, param.high)

@@ -14,17 +14,23 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.io.datasets import is_dataset
 from tabnet_cli.io.outputs import prepare_directory, remove_empty_dirs
 from tabnet_cli.io.sources import STDIN
+from tabnet_cli.jobs.ensemble import train_ensemble
 from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+from tabnet_cli.prep.streamed import prepare_streamed, should_stream
 from tabnet_cli.prep.types import Prepared
 from tabnet_cli.run.run_dir import OUT_ADVICE, next_free_run_dir
 from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
+from tabnet_cli.system.memory import format_size, memory_budget
 
 if TYPE_CHECKING:
     pass
@@ -43,7 +49,6 @@ def default_run_dir(data: str, root: Path = RUNS) -> Path:
         >>> default_run_dir("exports/part-*.parquet", Path("/nonexistent"))
         PosixPath('/nonexistent/exports')
     """
-    from tabnet_cli.io.datasets import is_dataset
 
     path = Path(data)
     if data != STDIN and is_dataset(data) and not path.is_dir():  # a glob: its folder's name
@@ -72,8 +77,6 @@ def train_run(
     created = prepare_directory(place, OUT_ADVICE, shown=out_dir or place)
     try:
         if config.data.folds > 1:
-            from tabnet_cli.jobs.ensemble import train_ensemble
-
             refuse_streaming(source, config, "--folds")
 
             run_dir = out_dir or default_run_dir(source)
@@ -97,8 +100,6 @@ def _train_and_save(
     single = prepared.streamed or distributed.current() is not None or source == STDIN
     members = 1 if single else bagged_members(config, rows)
     if members > 1 and _can_bag(prepared, members):
-        from tabnet_cli.jobs.ensemble import train_ensemble
-
         del prepared
         bagged = replace(config, data=replace(config.data, folds=members))
         run_dir = out_dir or default_run_dir(source)
@@ -131,7 +132,7 @@ def _train_and_save(
     finally:
         distributed.stop()
     if rank is not None and not rank.is_main:
-        from tabnet_cli.fit.train import summarize
+        from tabnet_cli.fit.train import summarize  # torch loads on first use, not with this module
 
         return TrainSummary(None, summarize(fitted, prepared))
     run_dir = out_dir or default_run_dir(source)
@@ -140,7 +141,6 @@ def _train_and_save(
 
 def _prepared(source: str, config: RunConfig) -> Prepared:
     """The data stage: in memory, or streamed when the data exceed --memory-budget."""
-    from tabnet_cli.prep.streamed import prepare_streamed, should_stream
 
     streamed, reason = should_stream(source, config.data)
     if streamed:
@@ -175,14 +175,12 @@ def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
 def refuse_streaming(source: str, config: RunConfig, what: str) -> None:
     """Ensembles, data-parallel runs, cv and tune hold the table in memory: refuse one
     that needs streaming rather than run out of memory."""
-    from tabnet_cli.prep.streamed import should_stream
 
     if should_stream(source, config.data)[0]:
         raise _streaming_refused(source, config, what)
 
 
 def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError:
-    from tabnet_cli.system.memory import format_size, memory_budget
 
     instead = "train without it" if what.startswith("--") else "train on a sample of the rows"
     return TabnetError(
@@ -195,7 +193,6 @@ def _streaming_refused(source: str, config: RunConfig, what: str) -> TabnetError
 def _can_bag(prepared: Prepared, members: int) -> bool:
     """Whether every class has a row in each of ``members`` folds (always for a
     regression): the recipe trains a single network otherwise."""
-    import numpy as np
 
     if prepared.task == "regression":
         return True
@@ -211,6 +208,6 @@ def _silent(message: str) -> None:
 
 def _rank_device(device, rank: distributed.Rank):
     """One GPU per local rank; CPUs are shared."""
-    import torch
+    import torch  # torch loads on first use, not with this module
 
     return torch.device("cuda", rank.local_rank) if device.type == "cuda" else device

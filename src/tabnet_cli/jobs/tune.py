@@ -13,7 +13,9 @@ when a search runs.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +23,10 @@ from typing import Any
 
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback, is_maximised
+from tabnet_cli.io.sources import display_name
 from tabnet_cli.jobs.search_space import Param, recipe_values, suggest, trial_config
 from tabnet_cli.settings.config import RunConfig
+from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
 TRIAL_PATIENCE = 20  # early stopping of each trial, unless --patience says otherwise
 MISSING_EXTRA = "tabnet tune needs the tune extra: pip install 'tabnet-cli[tune]'"
@@ -31,7 +35,7 @@ MISSING_EXTRA = "tabnet tune needs the tune extra: pip install 'tabnet-cli[tune]
 def require_optuna() -> Any:
     """The optuna module, or the one-line error that says how to install it."""
     try:
-        import optuna
+        import optuna  # optuna loads on first use, not with this module
     except ImportError:
         raise TabnetError(MISSING_EXTRA) from None
     return optuna
@@ -104,6 +108,7 @@ def tune(
     optuna = require_optuna()
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
+    # numpy loads on first use, not with this module
     from tabnet_cli.jobs.train import refuse_streaming
 
     base = _base_config(config)
@@ -128,6 +133,7 @@ def tune(
         raise TabnetError(f"no trial of study {study.study_name!r} completed; nothing to retrain")
     result.best = trial_row(study.best_trial)
     if not result.interrupted:
+        # numpy loads on first use, not with this module
         from tabnet_cli.jobs.train import train_run
 
         best_config = trial_config(base, study.best_trial.params)
@@ -138,7 +144,6 @@ def tune(
 
 def _base_config(config: RunConfig) -> RunConfig:
     """The options' config for trials: one holdout split (no ensemble), early stopping."""
-    from tabnet_cli.settings.recipes import resolve_data
 
     config = resolve_data(replace(config, data=replace(config.data, folds=1)))
     if "patience" not in config.explicit:
@@ -151,10 +156,12 @@ def _base_config(config: RunConfig) -> RunConfig:
 
 
 def _prepare_once(source: str, config: RunConfig, notify):
+    # numpy, torch loads on first use, not with this module
     from tabnet_cli.fit.train import model_config_for, resolve
+
+    # numpy loads on first use, not with this module
     from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
-    from tabnet_cli.run.save import check_savable
-    from tabnet_cli.settings.recipes import resolve_training
+    from tabnet_cli.run.save import check_savable  # numpy loads on first use, not with this module
 
     table = read_source(source, config.data)
     fingerprint = table.sha256 or frame_digest(table.frame)
@@ -179,9 +186,8 @@ def frame_digest(frame) -> str:
         >>> frame_digest(pd.DataFrame({"a": [1]})) == frame_digest(pd.DataFrame({"b": [1]}))
         False
     """
-    import hashlib
 
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
@@ -235,7 +241,6 @@ def redact(text: str, url: str) -> str:
         >>> redact(url, url), redact("login s3cret refused", url)
         ('postgresql://bob:***@db.example/optuna', 'login *** refused')
     """
-    import re
 
     found = re.search(r"//[^/@:]*:([^/@]+)@", url)
     return text if found is None else text.replace(found.group(1), "***")
@@ -245,7 +250,6 @@ def _study(optuna, source: str, config: RunConfig, settings: TuneSettings, start
     """Creates the study, or loads it from the storage; seeds its sampler so that a
     resumed study does not draw its first trials again. A new study tries ``start``
     (the recipe's setting) first, so the best is never worse than it on validation."""
-    from tabnet_cli.io.sources import display_name
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours
     stem = Path(display_name(source)).name.split(".")[0] or "data"
@@ -275,8 +279,8 @@ def _study(optuna, source: str, config: RunConfig, settings: TuneSettings, start
 
 
 def _objective(optuna, prepared, base: RunConfig, space: dict[str, Param]):
+    # numpy, torch loads on first use, not with this module
     from tabnet_cli.fit.train import resolve, train
-    from tabnet_cli.settings.recipes import resolve_training
 
     def objective(trial) -> float:
         config = trial_config(base, suggest(trial, space))

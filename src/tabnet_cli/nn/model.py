@@ -7,6 +7,7 @@ importing PyTorch (so ``tabnet predict`` starts fast).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from tabnet_cli.settings.config import ModelConfig
@@ -90,7 +91,6 @@ def weight_count(config: ModelConfig) -> int:
         >>> weight_count(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
         21
     """
-    import math
 
     return sum(math.prod(shape) for shape, _ in tensor_shapes(config).values())
 
@@ -110,8 +110,9 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
           (2): Linear(in_features=4, out_features=1, bias=True)
         )
     """
-    from torch import nn
+    from torch import nn  # torch loads on first use, not with this module
 
+    # torch loads on first use, not with this module
     from tabnet_cli.nn.layers import ACTIVATION_MODULES, FeatureScale, PeriodicEmbedding
 
     modules: list[nn.Module] = []

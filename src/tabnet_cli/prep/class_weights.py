@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.prep.targets import label_key
 
 if TYPE_CHECKING:  # NumPy is imported where weights are computed (evaluate stays light)
     import numpy as np
@@ -34,9 +35,7 @@ def class_weights(
         >>> class_weights("good=3", "binary", ["bad", "good"], [0.5, 0.5]).tolist()
         [1.0, 3.0]
     """
-    import numpy as np
-
-    from tabnet_cli.prep.targets import label_key
+    import numpy as np  # numpy loads on first use, not with this module
 
     parsed = parse_class_weight(spec)
     if parsed == NONE:

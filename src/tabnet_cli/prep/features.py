@@ -18,7 +18,7 @@ import numpy as np
 
 from tabnet_cli.errors import DataError
 from tabnet_cli.prep.scaling import fit_quantiles, quantile_normal, smooth_clip
-from tabnet_cli.prep.targets import FLOAT32_MAX, center_spread
+from tabnet_cli.prep.targets import FLOAT32_MAX, center_spread, label_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,7 +216,7 @@ class FeatureEncoder:
     @staticmethod
     def _category_slots(column: pd.Series, categories: list[str]) -> np.ndarray:
         """Each row's position in ``categories`` (-1 when unseen)."""
-        import pandas as pd
+        import pandas as pd  # pandas loads on first use, not with this module
 
         codes, labels = _factorize(column)
         known = pd.Index(categories)
@@ -300,9 +300,7 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
         >>> _factorize(pd.Series([1.0, None, 2.5]))[1].tolist()
         ['1', '2.5']
     """
-    import pandas as pd
-
-    from tabnet_cli.prep.targets import label_key
+    import pandas as pd  # pandas loads on first use, not with this module
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return codes, pd.Index([label_key(v) for v in np.asarray(uniques, dtype=object)])
@@ -316,7 +314,7 @@ def _label_counts(column: pd.Series) -> pd.Series:
         >>> _label_counts(pd.Series(["a", " a", None, "b"])).to_dict()
         {'(missing)': 1, 'a': 2, 'b': 1}
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     codes, labels = _factorize(column)
     per_code = np.bincount(codes[codes >= 0], minlength=len(labels))
@@ -329,7 +327,7 @@ def _label_counts(column: pd.Series) -> pd.Series:
 
 def _as_text_if_object(column: pd.Series) -> pd.Series:
     """Text columns stripped of stray spaces before number parsing (' 1.5 ' is 1.5)."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return column
@@ -338,7 +336,7 @@ def _as_text_if_object(column: pd.Series) -> pd.Series:
 
 def _to_floats(column: pd.Series) -> np.ndarray:
     """Numbers as float64, with anything unparseable (text, infinities kept) as NaN."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.to_numpy(dtype=float, na_value=np.nan)
@@ -358,7 +356,7 @@ def _is_row_identifier(present: pd.Series, rows: int) -> bool:
 
 def _column_kind(column: pd.Series) -> tuple[str, str]:
     """('numeric'|'categorical'|'ignored', reason) for one training column."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     present = column.dropna()
     numbers = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)

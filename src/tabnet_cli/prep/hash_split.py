@@ -88,7 +88,7 @@ class BottomKSample:
             self._trim()
 
     def _trim(self) -> None:
-        import pandas as pd
+        import pandas as pd  # pandas loads on first use, not with this module
 
         keys = np.concatenate(self._keys)
         frame = pd.concat(self._parts, ignore_index=True)
@@ -101,7 +101,7 @@ class BottomKSample:
 
     def frame(self):
         """The sample as one DataFrame, rows in source order."""
-        import pandas as pd
+        import pandas as pd  # pandas loads on first use, not with this module
 
         if not self._parts:
             return None

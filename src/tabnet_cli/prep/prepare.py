@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tabnet_cli.errors import DataError
+from tabnet_cli.io.datasets import is_dataset, read_whole
 from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import read_table, require_columns, sha256_of
+from tabnet_cli.prep.features import FeatureEncoder
 from tabnet_cli.prep.split import split_positions
+from tabnet_cli.prep.targets import AUTO_LOSS, TargetEncoder, infer_task, label_key
 from tabnet_cli.prep.types import Matrices, Prepared, Provenance, Schema, Split, Table
 from tabnet_cli.settings.config import DataConfig
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tabnet_cli.prep.features import FeatureEncoder
-    from tabnet_cli.prep.targets import TargetEncoder
     from tabnet_cli.prep.types import StreamPlan
 
 
@@ -45,7 +46,6 @@ def read_source(source: str, config: DataConfig) -> Table:
         >>> table.frame.shape
         (442, 11)
     """
-    from tabnet_cli.io.datasets import is_dataset, read_whole
 
     notices: list[str] = []
     if source != "-" and is_dataset(source):
@@ -64,7 +64,6 @@ def read_source(source: str, config: DataConfig) -> Table:
 
 def source_digest(source: str) -> str | None:
     """The SHA-256 of a training file (none for a folder or a glob of files)."""
-    from tabnet_cli.io.datasets import is_dataset
 
     return None if source != "-" and is_dataset(source) else sha256_of(source)
 
@@ -163,7 +162,6 @@ class InMemory(Seen):
         self.valid_frame = table.frame if table.valid_frame is None else table.valid_frame
 
     def valid_labels(self) -> Counter:
-        from tabnet_cli.prep.targets import label_key
 
         valid = self.valid_frame[self.target].take(self.split.valid_rows)
         return Counter(label_key(v) for v in valid.tolist())
@@ -191,8 +189,6 @@ def prepare_seen(seen: Seen, config: DataConfig, loss: str = "auto") -> Prepared
         >>> prepared.task, prepared.loss, prepared.streamed, prepared.provenance.train_rows
         ('regression', 'mse', False, 354)
     """
-    from tabnet_cli.prep.features import FeatureEncoder
-    from tabnet_cli.prep.targets import AUTO_LOSS, infer_task
 
     frame, rows = seen.fit_frame, seen.fit_rows
     target = frame[config.target] if rows is None else frame[config.target].take(rows)
@@ -247,9 +243,7 @@ def _fit_targets(
     """The target encoder. Fitted on a sample (``label_counts`` given), its classes are
     those of every training row, even one too rare to be sampled, and its baseline their
     frequencies."""
-    import pandas as pd
-
-    from tabnet_cli.prep.targets import TargetEncoder, label_key
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if task == "regression" or label_counts is None:
         return TargetEncoder(task, config.target_scale).fit(target)
@@ -266,7 +260,6 @@ def _refuse_classes_only_in_validation(
 ) -> None:
     """A class whose every row landed in the validation part cannot be learned; say so
     and what to do, instead of "labels the model never saw"."""
-    from tabnet_cli.prep.targets import label_key
 
     known = {label_key(c) for c in targets.classes_}
     unseen = sorted(set(valid_labels or ()) - known)

@@ -20,7 +20,7 @@ def split_positions(rows: int, validation_split: float, seed: int) -> tuple[np.n
         >>> train.tolist(), valid.tolist()
         ([2, 8, 4, 9, 1, 6, 7], [0, 3, 5])
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     train = pd.Series(np.arange(rows)).sample(frac=1 - validation_split, random_state=seed)
     train_positions = train.to_numpy()

@@ -29,6 +29,7 @@ from tabnet_cli.prep.prepare import (
     require_named_columns,
     source_digest,
 )
+from tabnet_cli.prep.targets import label_key
 from tabnet_cli.prep.types import StreamPlan
 from tabnet_cli.settings.config import DataConfig
 from tabnet_cli.system.memory import format_size, memory_budget
@@ -170,7 +171,6 @@ def read_streamed(source: str, config: DataConfig, seed: int) -> StreamedPass:
 def _tally(blocks: BlockSource, config: DataConfig, seed: int, part: str) -> _Tally:
     """Counts rows per block and part, and keeps the training sample. ``part``: "split"
     (hash split), "train" or "valid" (every row; with a --validation-data file)."""
-    from tabnet_cli.prep.targets import label_key
 
     tally, target = _Tally(), config.target
     sample = BottomKSample(SAMPLE_ROWS, seed)

@@ -113,7 +113,7 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
         >>> infer_task(pd.Series([3, 5, 6, 8]), "auto", "auto")
         'regression'
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     values = target.dropna()
     distinct = values.nunique()
@@ -167,7 +167,7 @@ def infer_task(target: pd.Series, loss: str, task: str) -> str:
 def _numbers_of(values: pd.Series) -> tuple[pd.Series, bool]:
     """Text labels that all write numbers as their distinct numbers (checked as numbers:
     ``1.5, 2.5`` are not classes), else the labels unchanged."""
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     numbers = [_number(label_key(v)) for v in values.unique()]
     if all(n is not None for n in numbers):
@@ -187,7 +187,7 @@ def _refuse_stray_text(values: pd.Series, name: str) -> None:
         ...
         tabnet_cli.errors.DataError: target 'quality' is numeric except for values like 'five'; ...
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     text = values.astype(str).str.strip()
     junk = text[pd.to_numeric(text, errors="coerce").isna()]

@@ -211,7 +211,7 @@ def _plain(message: str) -> str:
 
 
 def _draw(runs, metrics, width, height, from_epoch, log_y, colour) -> str:
-    import plotext as plt
+    import plotext as plt  # plotext loads on first use, not with this module
 
     fig = plt.figure
     fig.clear()

@@ -16,6 +16,7 @@ from typing import Any
 
 from tabnet_cli.errors import ArtifactError, plural, short_list
 from tabnet_cli.io.sources import STDIN
+from tabnet_cli.io.tables import sha256_of
 from tabnet_cli.run.manifest import RunManifest
 from tabnet_cli.run.run_dir import METRICS, read_manifest
 
@@ -44,7 +45,6 @@ def seen_in_training(manifest: RunManifest, source: str) -> bool:
         return False  # a pipe would be consumed by hashing it
     if manifest.data.size is not None and manifest.data.size != info.st_size:
         return False
-    from tabnet_cli.io.tables import sha256_of  # the same digest training recorded
 
     try:
         return sha256_of(source) == recorded

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from tabnet_cli.prep.targets import FLOAT32_MAX, label_key
 from tabnet_cli.prep.types import Provenance, Schema
 from tabnet_cli.settings.config import DataConfig, ModelConfig, TrainConfig
+from tabnet_cli.settings.typed import SchemaError, build
 
 FORMAT = "tabnet-run"
 FORMAT_VERSION = 2
@@ -228,7 +229,6 @@ class RunManifest:
     @classmethod
     def from_json(cls, data: Any) -> RunManifest:
         """Checks format and version, then builds every field strictly."""
-        from tabnet_cli.settings.typed import SchemaError, build
 
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise SchemaError(f"is not a tabnet model description (format != {FORMAT!r})")

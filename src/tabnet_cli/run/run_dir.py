@@ -12,14 +12,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tabnet_cli.errors import ArtifactError
 from tabnet_cli.io.outputs import new_directory, write_new_file
 from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix
+from tabnet_cli.nn.model import tensor_shapes
+from tabnet_cli.nn.numpy_forward import NumpyMLP
+from tabnet_cli.prep.features import FeatureEncoder
+from tabnet_cli.prep.targets import TargetEncoder
 from tabnet_cli.run.manifest import FORMAT, RunManifest
+from tabnet_cli.settings.typed import SchemaError
 
 WEIGHTS, MANIFEST, HISTORY, METRICS = (
     "model.safetensors",
@@ -170,7 +177,6 @@ def with_encoding(run: LoadedRun, encoding: str) -> LoadedRun:
         >>> with_encoding(run, "latin-1").manifest.data_config.encoding  # doctest: +SKIP
         'latin-1'
     """
-    from dataclasses import replace
 
     data_config = replace(run.manifest.data_config, encoding=encoding)
     return replace(run, manifest=replace(run.manifest, data_config=data_config))
@@ -186,10 +192,6 @@ def load_run(path: str | Path) -> LoadedRun:
         ...
         tabnet_cli.errors.ArtifactError: does/not/exist: no such run directory; give a directory ...
     """
-    from tabnet_cli.nn.model import tensor_shapes
-    from tabnet_cli.nn.numpy_forward import NumpyMLP
-    from tabnet_cli.prep.features import FeatureEncoder
-    from tabnet_cli.prep.targets import TargetEncoder
 
     run = Path(path)
     if not run.is_dir():
@@ -210,7 +212,6 @@ def load_run(path: str | Path) -> LoadedRun:
 
 def read_manifest(run: Path) -> RunManifest:
     """``model.json``, checked strictly against the typed manifest."""
-    from tabnet_cli.settings.typed import SchemaError
 
     path = run / MANIFEST
     if not path.is_file():
@@ -233,9 +234,8 @@ def read_manifest(run: Path) -> RunManifest:
 def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -> dict:
     """Loads safetensors weights as NumPy arrays and checks every name, shape, dtype and
     value against what the architecture needs."""
-    import numpy as np
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from safetensors import SafetensorError  # safetensors loads on first use, not with this module
+    from safetensors.numpy import load_file  # safetensors loads on first use, not with this module
 
     if not path.is_file():
         raise ArtifactError(f"{path} is missing; the run directory is incomplete")
@@ -267,8 +267,6 @@ def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -
 def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
     """The NumPy ensemble of a run: every member's tensors checked by name, shape, dtype
     and finiteness as a single network's are."""
-    from tabnet_cli.nn.model import tensor_shapes
-    from tabnet_cli.nn.numpy_forward import NumpyMLP
     from tabnet_cli.run.run_dir import read_weights
 
     assert manifest.ensemble is not None
@@ -299,7 +297,6 @@ def check_outputs(model, n_inputs: int, path: Path) -> None:
         ...
         tabnet_cli.errors.ArtifactError: model.safetensors: the weights overflow float32 ...
     """
-    import numpy as np
 
     probe = np.array([[0.0], [1.0], [-1.0]], dtype=np.float32) * np.ones(n_inputs, np.float32)
     with np.errstate(all="ignore"):

@@ -8,15 +8,22 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tabnet_cli.errors import DataError, TabnetError
-from tabnet_cli.run.manifest import Preprocessing, RunManifest
+from tabnet_cli.run.manifest import FeatureState, Preprocessing, RunManifest, TargetState
 from tabnet_cli.run.run_dir import json_bytes, save_run
 from tabnet_cli.settings.config import ModelConfig, RunConfig, TrainConfig
 from tabnet_cli.settings.config_file import CONFIG_FILE, SECTIONS, dump_config
+from tabnet_cli.settings.typed import SchemaError, build
 from tabnet_cli.version import __version__
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 if TYPE_CHECKING:
     from tabnet_cli.fit.train import Fitted
@@ -36,7 +43,7 @@ def write_run(
 ) -> dict[str, Any]:
     """Saves a fitted model as a run directory (with its ``config.toml``); returns the
     run's metrics."""
-    from tabnet_cli.fit.train import summarize
+    from tabnet_cli.fit.train import summarize  # torch loads on first use, not with this module
 
     size = os.stat(source).st_size if os.path.isfile(source) else None  # not stdin, globs
     metrics = summarize(fitted, prepared)
@@ -74,7 +81,6 @@ def check_savable(
     """Builds what saving writes from the data and the settings alone (``model.json``
     but the weights, ``config.toml``) and reads it back as ``load_run`` and ``--config``
     would: a run that could not be saved or loaded fails before training, not after."""
-    from tabnet_cli.settings.typed import SchemaError
 
     try:
         manifest = _manifest(prepared, model_config, train_config, config)
@@ -90,10 +96,6 @@ def check_savable(
 
 def _read_config_text(text: str) -> None:
     """``config.toml`` read back through the configs' own checks."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
 
     document = tomllib.loads(text)
     for name, kind in SECTIONS.items():
@@ -107,8 +109,6 @@ def _manifest(
     config: RunConfig,
     size: int | None = None,
 ) -> RunManifest:
-    from tabnet_cli.run.manifest import FeatureState, TargetState
-    from tabnet_cli.settings.typed import build
 
     preprocessing = Preprocessing(
         features=build(FeatureState, prepared.features.state(), "features"),
@@ -133,7 +133,6 @@ def _manifest(
 def _versions() -> dict[str, str]:
     """Library versions, read from package metadata (importing scikit-learn only to ask
     its version would cost ~70 MB and a second)."""
-    from importlib.metadata import PackageNotFoundError, version
 
     found = {"tabnet": __version__, "python": platform.python_version()}
     for package in ("torch", "numpy", "pandas", "scikit-learn", "safetensors", "pyarrow"):

@@ -20,6 +20,7 @@ from tabnet_cli.errors import DataError
 from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import read_table, require_columns, sha256_of
 from tabnet_cli.run.run_dir import LoadedRun
+from tabnet_cli.score.metrics import run_loss
 
 # metric -> whether larger is better; "importance" is always "how much worse"
 REGRESSION_METRICS = {"loss": False, "r2": True, "mae": False}
@@ -53,7 +54,6 @@ def scores(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarr
         >>> scores(run, raw, encoded, truth)  # doctest: +SKIP
         {'loss': 0.41, 'r2': 0.55, 'mae': 1.51}
     """
-    from tabnet_cli.score.metrics import run_loss
 
     loss = run_loss(run.manifest.train_config, run.task, raw, encoded)
     if run.task == "regression":
@@ -68,7 +68,7 @@ def scores(run: LoadedRun, raw: np.ndarray, encoded: np.ndarray, truth: np.ndarr
 
 def _auc(truth: np.ndarray, proba: np.ndarray) -> float:
     """ROC AUC (macro one-vs-rest for several classes); NaN unless every class occurs."""
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score  # sklearn loads on first use, not with this module
 
     classes = proba.shape[1]
     if len(np.unique(truth)) < classes:
@@ -231,7 +231,7 @@ def render_importance(report: dict, width: int = 80, colour: bool = False) -> st
 def render_bars(report: dict, width: int, colour: bool = False) -> str:
     """Mean loss increase per column as horizontal bars, the most important on top
     (plotext; without colour, plain text for files and pipes). Empty for one column."""
-    import plotext as plt
+    import plotext as plt  # plotext loads on first use, not with this module
 
     entries = [e for e in report["importance"] if e["loss"]["mean"] is not None]
     if len(entries) < 2:

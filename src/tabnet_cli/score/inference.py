@@ -19,6 +19,7 @@ from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import require_columns
 from tabnet_cli.prep.features import TransformReport
 from tabnet_cli.run.run_dir import LoadedRun
+from tabnet_cli.score.metrics import score
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +89,7 @@ def predict_to(
         >>> run = load_run("runs/diabetes")  # doctest: +SKIP
         >>> rows, _ = predict_to(run, "new.csv", io.StringIO(), PredictOptions())  # doctest: +SKIP
     """
-    import pandas as pd
+    import pandas as pd  # pandas loads on first use, not with this module
 
     if options.proba and run.task == "regression":
         raise DataError("--proba needs a classification model; this run is a regression")
@@ -192,7 +193,6 @@ def evaluate_run(
         >>> evaluate_run(load_run("runs/diabetes"), "valid.csv")["metrics"]["mae"]  # doctest: +SKIP
         {'model': 41.2, 'baseline': 62.9}
     """
-    from tabnet_cli.score.metrics import score
 
     scores = collect_scores(run, source, chunk_rows)
     if scores.dropped:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tabnet_cli.prep.class_weights import class_weights
 from tabnet_cli.run.run_dir import LoadedRun
 from tabnet_cli.settings.config import TrainConfig
 
@@ -64,7 +65,6 @@ def _cross_entropy(output, codes, smoothing: float, weights: np.ndarray | None) 
 
 def loss_weights(run: LoadedRun) -> np.ndarray | None:
     """The class weights the run trained with (``None`` without ``--class-weight``)."""
-    from tabnet_cli.prep.class_weights import class_weights
 
     target = run.target
     spec = run.manifest.train_config.class_weight
@@ -146,6 +146,7 @@ def _per_class_recall(run: LoadedRun, truth, raw, baseline) -> dict[str, dict]:
 
 
 def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    # sklearn loads on first use, not with this module
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     mse = mean_squared_error(truth, predicted)
@@ -159,7 +160,7 @@ def _regression(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 
 def _classification(run: LoadedRun, truth: np.ndarray, raw: np.ndarray, labels: list[int]):
-    from sklearn.metrics import (
+    from sklearn.metrics import (  # sklearn loads on first use, not with this module
         accuracy_score,
         confusion_matrix,
         f1_score,

@@ -127,8 +127,8 @@ def _fits(value: Any, numeric: bool) -> bool:
 def request_frame(values: dict[str, list], numeric: set[str]) -> pd.DataFrame:
     """The checked values as the DataFrame ``FeatureEncoder.transform`` reads: float64 for
     numeric columns (null -> NaN), Python objects for category columns (null -> None)."""
-    import numpy as np
-    import pandas as pd
+    import numpy as np  # numpy loads on first use, not with this module
+    import pandas as pd  # pandas loads on first use, not with this module
 
     data = {
         name: np.array([np.nan if v is None else float(v) for v in column], dtype=np.float64)

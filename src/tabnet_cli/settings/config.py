@@ -96,7 +96,7 @@ class _Config:
             >>> ArchConfig.from_dict({"layers": [64, 32]}).layers
             (64, 32)
         """
-        from tabnet_cli.settings.typed import build
+        from tabnet_cli.settings.typed import build  # not at start-up: tabnet --help stays light
 
         return build(cls, data, where or cls.__name__)
 
@@ -280,6 +280,7 @@ class DataConfig(_Config):
         if not self.target.strip():
             raise ConfigError("--target must name a column")
         if self.memory_budget != "auto":
+            # not at start-up: tabnet --help stays light
             from tabnet_cli.system.memory import parse_size
 
             try:

@@ -20,6 +20,12 @@ from typing import Any
 
 from tabnet_cli.io.sources import STDIN
 from tabnet_cli.settings.config import ArchConfig, ConfigError, DataConfig, RunConfig, TrainConfig
+from tabnet_cli.settings.typed import SchemaError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 CONFIG_FILE = "config.toml"
 SECTIONS = {"data": DataConfig, "arch": ArchConfig, "train": TrainConfig}
@@ -48,7 +54,7 @@ def dump_config(config: RunConfig, source: str) -> str:
         recipe = "auto"
         True
     """
-    import tomli_w
+    import tomli_w  # tomli_w loads on first use, not with this module
 
     document: dict[str, Any] = {"recipe": config.recipe}
     if source != STDIN:
@@ -95,10 +101,6 @@ def parse_toml(path: str, option: str = "--config") -> dict[str, Any]:
         ...
         tabnet_cli.settings.config.ConfigError: --space nowhere.toml: no such file
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
 
     text = read_small_text(path, option)
     try:
@@ -160,7 +162,6 @@ def _file_kind(mode: int) -> str:
 
 def _checked(path: str, name: str, kind, section: dict, target: str | None) -> dict[str, Any]:
     """The section's values after the config's own strict checks (names, types, ranges)."""
-    from tabnet_cli.settings.typed import SchemaError
 
     stand_in = {"target": target or "y"} if kind is DataConfig and "target" not in section else {}
     try:

@@ -13,7 +13,9 @@ torchrun's usual rendezvous options (``--nnodes``, ``--node-rank``, ``--rdzv-end
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,14 +59,14 @@ def current() -> Rank | None:
 
 def start(rank: Rank, device: torch.device) -> None:
     """Joins the process group: NCCL between GPUs, gloo on CPUs."""
-    import torch.distributed as dist
+    import torch.distributed as dist  # not at start-up: tabnet --help stays light
 
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
 
 def stop() -> None:
-    import torch.distributed as dist
+    import torch.distributed as dist  # not at start-up: tabnet --help stays light
 
     if dist.is_initialized():
         dist.destroy_process_group()
@@ -83,8 +85,8 @@ def shard(rows: np.ndarray, rank: Rank) -> np.ndarray:
 
 def reduce_means(means: torch.Tensor, rows: int) -> torch.Tensor:
     """Means over this rank's ``rows`` turned into means over every rank's rows."""
-    import torch
-    import torch.distributed as dist
+    import torch  # not at start-up: tabnet --help stays light
+    import torch.distributed as dist  # not at start-up: tabnet --help stays light
 
     packed = torch.cat([means.double() * rows, means.new_tensor([rows], dtype=torch.float64)])
     dist.all_reduce(packed)
@@ -103,7 +105,7 @@ def check_devices(device: str, nproc: int) -> None:
     """
     if device == "cpu":
         return
-    import torch
+    import torch  # not at start-up: tabnet --help stays light
 
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device == "cuda" and not gpus:
@@ -142,11 +144,13 @@ def launch(nproc: int, argv: list[str]) -> int:
     are not shown: a rank's user error is its one ``Error:`` line (rank 0 prints it; one
     only another rank met is raised here) and exit code 2, a Ctrl-C is a Ctrl-C.
     """
-    import tempfile
 
+    # not at start-up: tabnet --help stays light
     from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    # not at start-up: tabnet --help stays light
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
+    from torch.distributed.run import parse_args, run  # not at start-up: tabnet --help stays light
 
     args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "tabnet_cli", *argv])
     with (
@@ -203,7 +207,6 @@ def _environment(values: dict[str, str], defaults: dict[str, str]) -> Iterator[N
 def _quiet_torchrun() -> Iterator[None]:
     """torchrun's own log lines (its start notes, "sending SIGTERM", "failed") silenced
     for the launch; the ranks speak for themselves."""
-    import logging
 
     names = [n for n in logging.root.manager.loggerDict if n.startswith("torch.distributed")]
     loggers = [logging.getLogger(name) for name in names]
