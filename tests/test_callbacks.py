@@ -30,6 +30,17 @@ def test_stops_after_patience_epochs_without_improvement():
     assert stopper.stopped_epoch == 4 and stopper.best_epoch == 2
 
 
+def test_warm_up_epochs_spend_no_patience_but_keep_their_best():
+    # the lesson-6 case: a flat loss (ln 2) while the learning rate warms up
+    flat = [0.6931, 0.6930, 0.6931, 0.6929, 0.6931, 0.6930]
+    stopper = EarlyStopping(min_delta=0.001, patience=2, start_from_epoch=5)
+    assert feed(stopper, flat[:5]) is None and stopper.wait == 0
+    assert stopper.best_epoch == 1  # kept from the warm-up, to restore if nothing beats it
+    assert feed(EarlyStopping(min_delta=0.001, patience=2), flat) == 3  # without: stops
+    stopper = EarlyStopping(min_delta=0.001, patience=2, start_from_epoch=5)
+    assert feed(stopper, flat + [0.69, 0.5, 0.6, 0.6]) == 10
+
+
 def test_patience_zero_never_stops_but_tracks_the_best():
     stopper = EarlyStopping(patience=0)
     assert feed(stopper, [1.0, 0.5] + [0.9] * 50) is None

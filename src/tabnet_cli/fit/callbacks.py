@@ -79,6 +79,8 @@ class EarlyStopping(Callback):
     ``best_epoch`` is the last epoch that improved by more than ``min_delta``. With
     ``patience=0`` training never stops early, but the best epoch is still tracked (and
     restored when ``restore_best_weights`` is set). Non-finite values never improve.
+    The first ``start_from_epoch`` epochs (Keras' argument: a learning-rate warm-up, when
+    the loss barely moves) never count towards the patience; their best is still kept.
 
     Example:
         >>> stopper = EarlyStopping("val_loss", min_delta=0.01, patience=2)
@@ -94,8 +96,10 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         patience: int = 0,
         restore_best_weights: bool = True,
+        start_from_epoch: int = 0,
     ) -> None:
         self.monitor = monitor
+        self.start_from_epoch = start_from_epoch
         self.min_delta = abs(min_delta)
         self.patience = patience
         self.restore_best_weights = restore_best_weights
@@ -127,6 +131,8 @@ class EarlyStopping(Callback):
                     k: v.detach().clone() for k, v in self.model.state_dict().items()
                 }
             return
+        if epoch <= self.start_from_epoch:
+            return  # still warming up: no patience spent
         self.wait += 1
         if self.patience > 0 and self.wait >= self.patience:
             self.stopped_epoch = epoch
