@@ -5,6 +5,7 @@ Typer, rich and the commands are still importing ends like one at any other mome
 the line ``Interrupted`` and exit code 130, without a traceback.
 """
 
+import os
 import sys
 
 INTERRUPTED = 130
@@ -17,12 +18,26 @@ def main() -> None:
         python -m tabnet_cli --version
     """
     try:
-        from tabnet_cli.cli import main as run  # not at start-up: tabnet --help stays light
+        from tabnet_cli.cli import main as run  # here, so a Ctrl-C while importing is one too
 
         run()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted\n")
-        sys.exit(INTERRUPTED)
+        _exit(INTERRUPTED)
+    except SystemExit as done:
+        _exit(done.code)
+
+
+def _exit(code) -> None:
+    """Ends the process with ``code``. A torchrun rank ends at once, its output flushed:
+    its work is saved and reported, and the C++ threads of the process group, torn down
+    by the interpreter's exit, can abort the process ("terminate called without an active
+    exception"), which torchrun would report as a failed run."""
+    if "TORCHELASTIC_RUN_ID" in os.environ and "RANK" in os.environ:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
