@@ -8,6 +8,7 @@ import torch
 
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
+from tabnet_cli.fit.batches import TensorRows
 from tabnet_cli.fit.loop import fit
 from tabnet_cli.jobs.train import train_run
 from tabnet_cli.nn.model import build_mlp
@@ -51,8 +52,7 @@ def test_nan_loss_stops_training_and_keeps_the_best_weights():
     model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
-        data(),
-        data(),
+        TensorRows(data(), data()),
         TrainConfig(epochs=10, batch_size=16),
         "regression",
         callbacks=[PoisonAfter(3)],
@@ -66,8 +66,7 @@ def test_ctrl_c_stops_cleanly_with_best_weights():
     model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
-        data(),
-        data(),
+        TensorRows(data(), data()),
         TrainConfig(epochs=10, batch_size=16),
         "regression",
         callbacks=[InterruptAt(3)],
@@ -120,7 +119,7 @@ def test_ema_keeps_and_validates_the_moving_average_of_the_weights():
         model = torch.nn.Linear(3, 1)
         seen = WeightsPerStep()
         config = TrainConfig(loss="mse", epochs=1, batch_size=16, lr=0.1, ema=ema)  # 3 steps
-        result = fit(model, (x, y), (x, y), config, "regression", callbacks=[seen])
+        result = fit(model, TensorRows((x, y), (x, y)), config, "regression", callbacks=[seen])
         return model, seen.steps, result
 
     _, steps, _ = run(0.0)  # the raw weights after steps 1, 2, 3

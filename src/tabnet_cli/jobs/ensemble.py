@@ -48,7 +48,7 @@ def train_ensemble(
         >>> train_ensemble("sample_data/diabetes.csv", RunConfig.from_options(
         ...     {"target": "progression", "folds": 3}), Path("/tmp/ens"))  # doctest: +SKIP
     """
-    from tabnet_cli.fit.loop import select_device
+    from tabnet_cli.fit.devices import select_device
     from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
     from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
     from tabnet_cli.prep.prepare import prepare, read_source
