@@ -32,10 +32,10 @@ class EpochMetrics:
 
     Example:
         >>> metrics = EpochMetrics("regression", capacity=2)
-        >>> metrics.add(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor(5.0))
-        >>> metrics.add(torch.tensor([2.0]), torch.tensor([0.0]), torch.tensor(2.0))
-        >>> metrics.logs("", target_spread=2.0)
-        {'loss': 4.0, 'mae': 4.0, 'mse': 12.0}
+        >>> metrics.add(torch.tensor([0.0, 3.0]), torch.tensor([0.0, 0.0]), torch.tensor(5.0))
+        >>> metrics.add(torch.tensor([3.0]), torch.tensor([0.0]), torch.tensor(2.0))
+        >>> metrics.logs("", target_spread=2.0)  # two parts: (5 * 2 + 2 * 1) / 3 = 4
+        {'loss': 4.0, 'mae': 4.0, 'mse': 24.0}
     """
 
     def __init__(self, task: str, capacity: int, loss_fn: Callable | None = None):
