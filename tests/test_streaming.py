@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import torch
 from conftest import assert_user_error
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,21 +131,18 @@ def test_every_training_row_once_per_epoch_in_a_new_order(parquet_file):
     assert torch.equal(valid, cached)
 
 
-@st.composite
-def _blocks(draw):
-    """Row counts of blocks, each cut into chunks (some empty, as a chunk whose rows all
-    went to validation)."""
-    blocks = draw(st.lists(st.lists(st.integers(0, 40), max_size=4), max_size=6))
-    return [chunks for chunks in blocks]
+# blocks (files, row groups), each read in chunks of some rows (0: all went to validation)
+BLOCKS = st.lists(st.lists(st.integers(0, 40), max_size=4), max_size=6)
 
 
 @settings(max_examples=300, deadline=None)
-@given(_blocks(), st.integers(1, 50), st.integers(1, 120), st.integers(0, 2**16))
+@given(BLOCKS, st.integers(1, 50), st.integers(1, 120), st.integers(0, 2**16))
 def test_shuffled_batches_hand_out_every_row_once_in_full_batches(blocks, batch, fill, seed):
     sizes = [n for chunks in blocks for n in chunks]
     ids = np.arange(sum(sizes))
     cuts = np.cumsum([0, *sizes])
-    chunks = [(ids[a:b, None].astype(np.float32), ids[a:b]) for a, b in zip(cuts, cuts[1:])]
+    spans = zip(cuts[:-1], cuts[1:], strict=True)
+    chunks = [(ids[a:b, None].astype(np.float32), ids[a:b]) for a, b in spans]
     generator = torch.Generator().manual_seed(seed)
     batches = list(shuffled_batches(chunks, batch, fill, generator))
     assert all(len(y) > 0 for _, y in batches)  # no empty batch

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from tabnet_cli.errors import TabnetError
-from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.batches import TensorRows
+from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.loop import fit
 from tabnet_cli.jobs.train import train_run
 from tabnet_cli.nn.model import build_mlp
