@@ -81,9 +81,10 @@ class Job:
             self.averaged.update_parameters(self.model)
         return output, loss
 
-    def rates(self, steps: int) -> list[float] | None:
-        """The learning rates of the next ``steps`` optimizer steps (warm-up, cosine), or
-        ``None`` when the rate stays the optimizer's."""
+    def epoch_rates(self, steps: int) -> list[float] | None:
+        """The learning rates of an epoch's ``steps`` optimizer steps (warm-up, cosine),
+        computed once per epoch, or ``None`` when the rate stays the optimizer's; counts
+        the steps as done."""
         config, done = self.config, self.steps_done
         self.steps_done += steps
         if config.schedule == "constant" and config.warmup <= 0:
@@ -96,7 +97,7 @@ class Job:
         model, data, batch = self.model, self.data, self.config.batch_size
         model.train()
         metrics = EpochMetrics(self.task, data.metric_rows)
-        rates = self.rates(math.ceil(data.train_rows / batch))
+        rates = self.epoch_rates(math.ceil(data.train_rows / batch))
         listeners, optimizer = self.batch_listeners, self.optimizer
         for step, (x, y) in enumerate(data.train_batches(batch, self.generator), start=1):
             if rates is not None:
