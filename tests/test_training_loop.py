@@ -141,3 +141,20 @@ def test_ema_from_the_command_line_is_saved_with_the_run(cli, regression_csv, tm
     run = cli.train(regression_csv, "y", tmp_path / "run", "--layers 4 --epochs 2 --ema 0.9")
     assert json.loads((run / "model.json").read_text())["train_config"]["ema"] == 0.9
     assert cli("predict", run, regression_csv).exit_code == 0
+
+
+def test_each_step_gets_its_scheduled_learning_rate(monkeypatch):
+    from tabnet_cli.fit import loop
+    from tabnet_cli.fit.optim import scheduled_lr
+
+    applied = []
+    monkeypatch.setattr(loop, "set_lr", lambda optimizer, lr: applied.append(lr))
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.1, schedule="cosine", warmup=0.25)
+    torch.manual_seed(0)
+    fit(torch.nn.Linear(3, 1), TensorRows(data(40), data(8)), config, "regression")
+    total = 3 * 3  # 40 rows: 3 batches (16, 16, 8) an epoch
+    assert applied == [scheduled_lr(config, step, total) for step in range(total)]
+    applied.clear()
+    constant = TrainConfig(epochs=2, batch_size=16, lr=0.1)
+    fit(torch.nn.Linear(3, 1), TensorRows(data(40), data(8)), constant, "regression")
+    assert applied == []  # a constant rate is the optimizer's own: no per-step work
