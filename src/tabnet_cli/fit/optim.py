@@ -49,11 +49,10 @@ class FunctionalAdam:
         self.fused = device.type in ("cpu", "cuda")
 
     def zero_grad(self) -> None:
-        """Drops the gradients, as PyTorch's optimizers do by default (``set_to_none``):
-        the backward pass then hands each parameter its new gradient as is, instead of
-        adding it to zeros, which saves two passes over the weights' size a step."""
+        """Zeroes gradients in place (reusing their memory, unlike ``set_to_none``)."""
         for p in self.params:
-            p.grad = None
+            if p.grad is not None:
+                p.grad.zero_()
 
     @torch.no_grad()
     def step(self) -> None:
