@@ -145,6 +145,7 @@ def growth(gflops: float) -> None:
     import torch
 
     from bench.flops import mlp_flops
+    from tabnet_cli.fit.batches import TensorRows
     from tabnet_cli.fit.loop import fit
     from tabnet_cli.nn.model import build_mlp
     from tabnet_cli.settings.config import ModelConfig, TrainConfig
@@ -154,7 +155,7 @@ def growth(gflops: float) -> None:
         valid = (x[: rows // 5], y[: rows // 5])
         model = build_mlp(ModelConfig(n_inputs=95, n_outputs=1, layers=(width, width)))
         config = TrainConfig(epochs=2, batch_size=1024, patience=0)
-        result = fit(model, (x, y), valid, config, "regression")
+        result = fit(model, TensorRows((x, y), valid), config, "regression")
         return result.seconds / 2
 
     print("      growth: time per epoch (batch 1024, two hidden layers, 95 inputs)")

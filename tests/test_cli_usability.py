@@ -91,7 +91,7 @@ def test_ctrl_c_that_python_could_only_report_is_delivered_again(
     result = cli.line(f"train {regression_csv} --target y --out {tmp_path}/run")
     assert (result.exit_code, result.stderr) == (
         130,
-        "Interrupted before the first epoch ended; nothing was written.\n",
+        "Interrupted before the run was saved; nothing was written.\n",
     )
 
 

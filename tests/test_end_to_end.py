@@ -3,6 +3,7 @@
 import io
 import json
 
+import numpy as np
 import pandas as pd
 from conftest import SAMPLE_DATA
 
@@ -59,3 +60,24 @@ def test_digits_multiclass_sample(cli, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["members"] == 5  # the auto recipe bags a table this small
     assert metrics["out_of_fold"]["val_accuracy"] > 0.9
+
+
+def test_the_course_lesson_6_command_learns_under_the_default_recipe(cli, tmp_path):
+    """Lesson 6 as the course types it, without --recipe: a 4,4 network, one step an epoch
+    (batch 512), patience 10 with min_delta 0.001. The auto recipe's warm-up is 5% of 1000
+    epochs: patience counted inside it stopped every run at epoch 11, the loss still ln 2."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(351, 8))
+    frame = pd.DataFrame(x, columns=[f"V{i}" for i in range(8)])
+    frame["Class"] = np.where(x[:, 0] - x[:, 1] + 0.5 * x[:, 2] > 0, "good", "bad")
+    data = tmp_path / "ion-like.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    result = cli.line(
+        f"train {data} --target Class --layers 4,4 --loss bce --batch-size 512 --epochs 1000 "
+        f"--patience 10 --min-delta 0.001 --validation-split 0.3 --seed 0 --verbose 0 --out {out}"
+    )
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] > 50 + 10  # past the warm-up, then patience
+    assert metrics["best"]["val_accuracy"] >= 0.85

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tabnet_cli.fit.loop import make_loss
+from tabnet_cli.fit.losses import make_loss
 from tabnet_cli.fit.optim import scheduled_lr
 from tabnet_cli.nn.model import build_mlp
 from tabnet_cli.prep.features import FeatureEncoder, smooth_clip

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 import torch
 from conftest import assert_user_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tabnet_cli.fit.loop import _metric_logs
-from tabnet_cli.fit.running_sums import RunningSums
-from tabnet_cli.fit.streamed_batches import StreamedRows
+from tabnet_cli.fit.epoch_metrics import EpochMetrics
+from tabnet_cli.fit.streamed_batches import StreamedRows, shuffled_batches
 from tabnet_cli.io.datasets import BlockSource, read_whole, table_files
 from tabnet_cli.prep.hash_split import BottomKSample, is_validation, unit_hash
 from tabnet_cli.prep.streamed import prepare_streamed, should_stream
@@ -129,26 +130,67 @@ def test_every_training_row_once_per_epoch_in_a_new_order(parquet_file):
     assert torch.equal(valid, cached)
 
 
-def test_running_sums_equal_the_whole_set_metrics():
+# blocks (files, row groups), each read in chunks of some rows (0: all went to validation)
+BLOCKS = st.lists(st.lists(st.integers(0, 40), max_size=4), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BLOCKS, st.integers(1, 50), st.integers(1, 120), st.integers(0, 2**16))
+def test_shuffled_batches_hand_out_every_row_once_in_full_batches(blocks, batch, fill, seed):
+    sizes = [n for chunks in blocks for n in chunks]
+    ids = np.arange(sum(sizes))
+    cuts = np.cumsum([0, *sizes])
+    spans = zip(cuts[:-1], cuts[1:], strict=True)
+    chunks = [(ids[a:b, None].astype(np.float32), ids[a:b]) for a, b in spans]
+    generator = torch.Generator().manual_seed(seed)
+    batches = list(shuffled_batches(chunks, batch, fill, generator))
+    assert all(len(y) > 0 for _, y in batches)  # no empty batch
+    assert all(len(y) == batch for _, y in batches[:-1])  # every batch but the last is full
+    assert len(batches) == -(-len(ids) // batch)  # ceil(rows / batch) steps, as in memory
+    seen = np.concatenate([y for _, y in batches]) if batches else np.array([], int)
+    assert np.array_equal(np.sort(seen), ids)  # every training row exactly once
+    assert all(np.array_equal(x[:, 0], y) for x, y in batches)  # rows stay whole
+
+
+def test_epoch_metrics_in_parts_equal_the_whole_set_metrics():
     torch.manual_seed(0)
     output, target = torch.randn(100), torch.randn(100)
     loss = torch.nn.functional.mse_loss
-    sums = RunningSums("regression")
-    for start in range(0, 100, 30):
-        sums.add(
-            output[start : start + 30],
-            target[start : start + 30],
-            loss(output[start : start + 30], target[start : start + 30]),
-        )
-    whole = _metric_logs(output, target, loss(output, target), "regression", "val_", 2.0)
-    for key, value in sums.logs("val_", 2.0).items():
-        assert value == pytest.approx(whole[key], rel=1e-5)
+
+    def metrics(capacity, batch, training):
+        accumulator = EpochMetrics("regression", capacity, None if training else loss)
+        for start in range(0, 100, batch):
+            out, y = output[start : start + batch], target[start : start + batch]
+            accumulator.add(out, y, loss(out, y) if training else None)
+        return accumulator.logs("val_", 2.0)
+
+    whole = {"val_loss": loss(output, target).item(), "val_mae": 0.0, "val_mse": 0.0}
+    whole["val_mae"] = (output - target).abs().mean().item() * 2.0
+    whole["val_mse"] = (output - target).square().mean().item() * 4.0
+    assert metrics(100, 100, training=False) == whole  # one part: the float32 means, exactly
+    for capacity, batch, training in [(30, 10, True), (1, 7, False), (45, 30, True)]:
+        for key, value in metrics(capacity, batch, training).items():
+            assert value == pytest.approx(whole[key], rel=1e-5), (capacity, batch, key)
     logits, labels = torch.randn(50, 3), torch.randint(0, 3, (50,))
-    sums = RunningSums("multiclass")
-    sums.add(logits[:20], labels[:20], torch.tensor(1.0))
-    sums.add(logits[20:], labels[20:], torch.tensor(1.0))
+    accumulator = EpochMetrics("multiclass", 20, torch.nn.functional.cross_entropy)
+    accumulator.add(logits[:20], labels[:20])
+    accumulator.add(logits[20:], labels[20:])
     accuracy = (logits.argmax(1) == labels).float().mean().item()
-    assert sums.logs("", 1.0)["accuracy"] == pytest.approx(accuracy)
+    assert accumulator.logs("", 1.0)["accuracy"] == pytest.approx(accuracy)
+
+
+def test_the_training_loss_is_the_batch_losses_weighted_by_batch_size():
+    accumulator = EpochMetrics("binary", capacity=10**6)
+    for size, loss in [(4, 1.0), (4, 2.0), (2, 4.0)]:
+        accumulator.add(torch.zeros(size), torch.zeros(size), torch.tensor(loss))
+        if size == 4:
+            assert accumulator.running_loss()["loss"] == pytest.approx(1.0 if loss == 1 else 1.5)
+    assert accumulator.logs("", 1.0) == {"loss": 2.0, "accuracy": 1.0}  # (4 + 8 + 8) / 10
+    accumulator = EpochMetrics("binary", capacity=10**6)
+    accumulator.add(torch.zeros(4), torch.zeros(4), torch.tensor(0.0))
+    accumulator.add(torch.zeros(2), torch.zeros(2), torch.tensor(0.0))
+    with pytest.raises(ValueError, match="only the last may be smaller"):  # the formula's premise
+        accumulator.add(torch.zeros(4), torch.zeros(4), torch.tensor(0.0))
 
 
 def test_a_class_missing_from_the_sample_is_still_a_class(tmp_path, monkeypatch):
@@ -208,6 +250,24 @@ def test_cli_streams_a_folder_with_a_validation_file(cli, csv_folder, tmp_path):
     assert predictions[0] == "y" and len(predictions) == 901  # every file, in name order
     scores = json.loads(cli.line(f"evaluate {out} {csv_folder} --json").stdout)
     assert scores["rows"] == 900
+
+
+def test_cli_streams_rows_that_divide_evenly_into_batches(cli, tmp_path):
+    # 4400 training rows, more than the 4096-row shuffle buffer of a tiny budget: the one
+    # fill takes every row, in 80 full batches of 55, and leaves nothing for the end
+    folder, valid, out = tmp_path / "parts", tmp_path / "valid.csv", tmp_path / "run"
+    folder.mkdir()
+    frame = _table(4400)
+    for i in range(2):
+        frame.iloc[i * 2200 : (i + 1) * 2200].to_csv(folder / f"part-{i}.csv", index=False)
+    _table(100, seed=4).to_csv(valid, index=False)
+    result = cli.line(
+        f"train {folder} --target y --epochs 2 --layers 4 --batch-size 55 --verbose 0 "
+        f"--validation-data {valid} {TINY_BUDGET} --out {out}"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((out / "model.json").read_text())["data"]["train_rows"] == 4400
+    assert pd.read_csv(out / "history.csv")["loss"].notna().sum() == 2
 
 
 def test_a_folder_under_the_budget_trains_in_memory(cli, csv_folder, tmp_path):

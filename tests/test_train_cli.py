@@ -318,7 +318,7 @@ def test_ctrl_c_in_the_first_epoch_writes_nothing(cli, regression_csv, tmp_path,
     result = cli.line(f"train {regression_csv} --target y --out {tmp_path}/run")
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == (
-        "Interrupted before the first epoch ended; nothing was written."
+        "Interrupted before the run was saved; nothing was written."
     )
     assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.*"))
 

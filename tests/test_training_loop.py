@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.fit.batches import TensorRows
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.loop import fit
 from tabnet_cli.jobs.train import train_run
@@ -51,8 +52,7 @@ def test_nan_loss_stops_training_and_keeps_the_best_weights():
     model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
-        data(),
-        data(),
+        TensorRows(data(), data()),
         TrainConfig(epochs=10, batch_size=16),
         "regression",
         callbacks=[PoisonAfter(3)],
@@ -66,8 +66,7 @@ def test_ctrl_c_stops_cleanly_with_best_weights():
     model = build_mlp(ModelConfig(n_inputs=3, n_outputs=1, arch=ArchConfig(layers=(4,))))
     result = fit(
         model,
-        data(),
-        data(),
+        TensorRows(data(), data()),
         TrainConfig(epochs=10, batch_size=16),
         "regression",
         callbacks=[InterruptAt(3)],
@@ -120,7 +119,7 @@ def test_ema_keeps_and_validates_the_moving_average_of_the_weights():
         model = torch.nn.Linear(3, 1)
         seen = WeightsPerStep()
         config = TrainConfig(loss="mse", epochs=1, batch_size=16, lr=0.1, ema=ema)  # 3 steps
-        result = fit(model, (x, y), (x, y), config, "regression", callbacks=[seen])
+        result = fit(model, TensorRows((x, y), (x, y)), config, "regression", callbacks=[seen])
         return model, seen.steps, result
 
     _, steps, _ = run(0.0)  # the raw weights after steps 1, 2, 3
@@ -142,3 +141,20 @@ def test_ema_from_the_command_line_is_saved_with_the_run(cli, regression_csv, tm
     run = cli.train(regression_csv, "y", tmp_path / "run", "--layers 4 --epochs 2 --ema 0.9")
     assert json.loads((run / "model.json").read_text())["train_config"]["ema"] == 0.9
     assert cli("predict", run, regression_csv).exit_code == 0
+
+
+def test_each_step_gets_its_scheduled_learning_rate(monkeypatch):
+    from tabnet_cli.fit import loop
+    from tabnet_cli.fit.optim import scheduled_lr
+
+    applied = []
+    monkeypatch.setattr(loop, "set_lr", lambda optimizer, lr: applied.append(lr))
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.1, schedule="cosine", warmup=0.25)
+    torch.manual_seed(0)
+    fit(torch.nn.Linear(3, 1), TensorRows(data(40), data(8)), config, "regression")
+    total = 3 * 3  # 40 rows: 3 batches (16, 16, 8) an epoch
+    assert applied == [scheduled_lr(config, step, total) for step in range(total)]
+    applied.clear()
+    constant = TrainConfig(epochs=2, batch_size=16, lr=0.1)
+    fit(torch.nn.Linear(3, 1), TensorRows(data(40), data(8)), constant, "regression")
+    assert applied == []  # a constant rate is the optimizer's own: no per-step work

@@ -18,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from tabnet_cli.cli.interrupts import INTERRUPTED, Interrupted, InterruptWatch
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.io.outputs import STDOUT, OutputError, ReaderGone, discard_stdout, guard_stdout
+from tabnet_cli.system import distributed
 from tabnet_cli.version import __version__
 
 USER_ERROR = 2
@@ -37,7 +38,7 @@ def one_line(text: str) -> str:
 def fail(message: str) -> None:
     """Prints ``Error: message`` on one line to stderr (plain text, never wrapped); in a
     data-parallel run only rank 0 does, as every rank meets the same error."""
-    if os.environ.get("RANK", "0") != "0":
+    if not distributed.reports():
         return
     sys.stderr.write(f"Error: {one_line(message)}\n")
     sys.stderr.flush()
@@ -106,7 +107,8 @@ def _exit_code(exc: Exception, watch: InterruptWatch) -> int:
 
 
 def _interrupted(watch: InterruptWatch) -> int:
-    sys.stderr.write("Terminated\n" if watch.terminated else "Interrupted\n")
+    if distributed.reports_interrupts():  # torchrun stops the other ranks when one ends
+        sys.stderr.write("Terminated\n" if watch.terminated else "Interrupted\n")
     return INTERRUPTED  # made TERMINATED by the watch after a SIGTERM
 
 

@@ -172,7 +172,9 @@ def run_training(data: str, config, out: Path | None, verbose: int, plot: bool) 
     try:
         summary = train_run(data, config, out, [KerasProgress(console, verbose)], notify)
     except KeyboardInterrupt:
-        console.file.write("Interrupted before the first epoch ended; nothing was written.\n")
+        # before the first epoch ended, or while saving (the save is all or nothing)
+        if distributed.reports_interrupts():
+            console.file.write("Interrupted before the run was saved; nothing was written.\n")
         raise typer.Exit(INTERRUPTED) from None
     if summary.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
         return

@@ -47,7 +47,8 @@ def train_with_events(data: str, make_config: Callable, out: Path | None, plot: 
         events.emit("error", message=one_line(str(exc)))
         raise typer.Exit(USER_ERROR) from None
     except KeyboardInterrupt:
-        events.emit("interrupted", message="before the first epoch ended; nothing was written")
+        if distributed.reports_interrupts():
+            events.emit("interrupted", message="before the run was saved; nothing was written")
         raise typer.Exit(INTERRUPTED) from None
     if summary.run_dir is None:  # a data-parallel rank other than 0: rank 0 reports
         return

@@ -11,11 +11,12 @@ another quarter of the budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
 
+from tabnet_cli.fit.batches import Batch
 from tabnet_cli.prep.hash_split import rows_held
 from tabnet_cli.prep.types import StreamPlan
 
@@ -46,42 +47,24 @@ class StreamedRows:
         # the buffer is concatenated and permuted: about three copies of it live at once
         self.buffer_rows = max(plan.budget // 4 // (3 * row_bytes), 4096)
         self._valid_cap = plan.budget // 4 // row_bytes
+        self.metric_rows = self.buffer_rows  # outputs held for the metrics: a few per row
         self._valid_cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
-    def train_batches(
-        self, batch_size: int, generator: torch.Generator
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def train_batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
         """One epoch of shuffled training batches."""
         plan = self.plan
         part = "split" if plan.valid_source is None else "train"
         order = torch.randperm(len(plan.source.blocks), generator=generator).tolist()
-        held_x: list[np.ndarray] = []
-        held_y: list[np.ndarray] = []
+        chunks = (
+            chunk
+            for block in order
+            for chunk in self._encoded(plan.source, plan.starts[block], block, part)
+        )
         fill = max(self.buffer_rows, 4 * batch_size)
-        for block in order:
-            for x, y in self._encoded(plan.source, plan.starts[block], block, part):
-                held_x.append(x)
-                held_y.append(y)
-                if sum(len(rows) for rows in held_y) >= fill:
-                    yield from self._drain(held_x, held_y, batch_size, generator, last=False)
-        yield from self._drain(held_x, held_y, batch_size, generator, last=True)
+        for x, y in shuffled_batches(chunks, batch_size, fill, generator):
+            yield self._tensors(x, y)
 
-    def _drain(self, held_x, held_y, batch_size: int, generator, last: bool):
-        """Permutes the held rows and yields full batches (and, ``last``, the rest)."""
-        x, y = np.concatenate(held_x), np.concatenate(held_y)
-        held_x.clear()
-        held_y.clear()
-        order = torch.randperm(len(y), generator=generator).numpy()
-        x, y = x[order], y[order]
-        usable = len(y) if last else len(y) - len(y) % batch_size
-        for start in range(0, usable, batch_size):
-            end = min(start + batch_size, usable)
-            yield self._tensors(x[start:end], y[start:end])
-        if usable < len(y):
-            held_x.append(x[usable:])
-            held_y.append(y[usable:])
-
-    def valid_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def valid_batches(self) -> Iterator[Batch]:
         """The validation rows in batches, from memory when they fit in the budget."""
         if self._valid_cache is not None:
             yield from self._valid_cache
@@ -115,5 +98,52 @@ class StreamedRows:
                 rows = chunk[keep]
                 yield self.features.transform(rows)[0], self.targets.encode(rows[plan.target])
 
-    def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _tensors(self, x: np.ndarray, y: np.ndarray) -> Batch:
         return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+
+
+def shuffled_batches(
+    chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+    batch_size: int,
+    fill: int,
+    generator: torch.Generator,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches of the rows of ``chunks`` through a shuffle buffer: each time ``fill`` rows
+    are held they are permuted and handed out in full batches, the rest waiting for the
+    next fill; at the end the rows held are permuted and handed out, the last batch
+    possibly smaller. Every row comes out once; no batch is empty.
+
+    Example:
+        >>> chunks = [(np.zeros((n, 1)), np.arange(n)) for n in (5, 7, 4)]
+        >>> batches = shuffled_batches(chunks, 3, 6, torch.Generator().manual_seed(0))
+        >>> [len(y) for _, y in batches]
+        [3, 3, 3, 3, 3, 1]
+    """
+    held_x: list[np.ndarray] = []
+    held_y: list[np.ndarray] = []
+    held = 0
+    for x, y in chunks:
+        held_x.append(x)
+        held_y.append(y)
+        held += len(y)
+        if held >= fill:
+            yield from _drain(held_x, held_y, batch_size, generator, last=False)
+            held = sum(len(rows) for rows in held_y)
+    if held:  # nothing is held when the rows divided evenly into the last fill's batches
+        yield from _drain(held_x, held_y, batch_size, generator, last=True)
+
+
+def _drain(held_x, held_y, batch_size: int, generator: torch.Generator, last: bool):
+    """Permutes the held rows and yields full batches (and, ``last``, the rest)."""
+    x, y = np.concatenate(held_x), np.concatenate(held_y)
+    held_x.clear()
+    held_y.clear()
+    order = torch.randperm(len(y), generator=generator).numpy()
+    x, y = x[order], y[order]
+    usable = len(y) if last else len(y) - len(y) % batch_size
+    for start in range(0, usable, batch_size):
+        end = min(start + batch_size, usable)
+        yield x[start:end], y[start:end]
+    if usable < len(y):
+        held_x.append(x[usable:])
+        held_y.append(y[usable:])

@@ -1,8 +1,8 @@
 """The training stage: ``train(Prepared, ArchConfig, TrainConfig, callbacks) -> Fitted``.
 
-Builds the network for the prepared matrices, moves them to the device and runs the loop
-(``train.fit``). It knows nothing of files: the same stage serves a single run, each fold
-of a cross-validation and each trial of a search.
+Builds the network for the prepared data, turns the data into a batch source
+(``batch_source``) and runs the loop (``loop.fit``). It knows nothing of files: the same
+stage serves a single run, each fold of a cross-validation and each trial of a search.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from tabnet_cli.errors import TabnetError
+from tabnet_cli.fit.batches import Batches, in_memory
 from tabnet_cli.fit.callbacks import Callback
-from tabnet_cli.fit.loop import FitResult, fit, select_device
+from tabnet_cli.fit.devices import select_device
+from tabnet_cli.fit.loop import FitResult, fit
 from tabnet_cli.nn.model import weight_count
 from tabnet_cli.prep.class_weights import class_weights
 from tabnet_cli.prep.types import Prepared
@@ -103,28 +104,15 @@ def train(
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
-    job_type = None
-    if prepared.streamed:
-        from tabnet_cli.fit.running_sums import StreamJob
-        from tabnet_cli.fit.streamed_batches import StreamedRows
-
-        train_rows = valid_rows = StreamedRows(prepared, device)
-        job_type = StreamJob
-    else:
-        matrices = prepared.matrices
-        train_rows = _tensors(matrices.x_train, matrices.y_train, device, rank)
-        valid_rows = _tensors(matrices.x_valid, matrices.y_valid, device, rank)
     result = fit(
         net,
-        train_rows,
-        valid_rows,
+        batch_source(prepared, device, rank),
         fit_config,
         prepared.task,
         target_spread=prepared.targets.spread_,
         callbacks=list(callbacks),
         reduce=reduce,
         class_weights=None if weights is None else weights.tolist(),
-        job_type=job_type,
     )
     result.extra["threads"] = config.threads
     _refuse_no_epoch(result)
@@ -185,13 +173,16 @@ def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
     )
 
 
-def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None):
-    if rank is not None:
-        from tabnet_cli.system.distributed import shard
+def batch_source(prepared: Prepared, device: torch.device, rank: Rank | None) -> Batches:
+    """The batches ``fit`` reads: the streamed rows of a streamed run, else the prepared
+    matrices on ``device`` (under torchrun, this rank's shard of them)."""
+    if prepared.streamed:
+        from tabnet_cli.fit.streamed_batches import StreamedRows
 
-        rows = shard(np.arange(len(x)), rank)
-        x, y = x[rows], y[rows]
-    return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+        return StreamedRows(prepared, device)
+    matrices = prepared.matrices
+    train_rows = (matrices.x_train, matrices.y_train)
+    return in_memory(train_rows, (matrices.x_valid, matrices.y_valid), device, rank)
 
 
 def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:

@@ -60,9 +60,8 @@ def train_ensemble(
         >>> train_ensemble("sample_data/diabetes.csv", RunConfig.from_options(
         ...     {"target": "progression", "folds": 3}), Path("/tmp/ens"))  # doctest: +SKIP
     """
-    from tabnet_cli.fit.loop import select_device  # torch loads on first use, not with this module
-
     # torch loads on first use, not with this module
+    from tabnet_cli.fit.devices import select_device
     from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
 
     refuse_validation_file(config.data)

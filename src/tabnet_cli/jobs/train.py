@@ -111,7 +111,7 @@ def _train_and_save(
         gc.collect()
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
-    from tabnet_cli.fit.loop import select_device
+    from tabnet_cli.fit.devices import select_device
     from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
 
     train_config = resolve(config.train, prepared)

@@ -93,6 +93,29 @@ def reduce_means(means: torch.Tensor, rows: int) -> torch.Tensor:
     return (packed[:-1] / packed[-1]).to(means.dtype)
 
 
+def reports() -> bool:
+    """Whether this process speaks to the user: alone, or rank 0 of a data-parallel run
+    (the other ranks meet the same errors and interrupts, and stay silent).
+
+    Example:
+        >>> reports()
+        True
+    """
+    return os.environ.get("RANK", "0") == "0"
+
+
+def reports_interrupts() -> bool:
+    """Whether this process says it was interrupted: not a rank of ``tabnet --nproc``,
+    whose launcher says it once (torchrun also stops every rank when one fails, and the
+    failure is what the user must see).
+
+    Example:
+        >>> reports_interrupts()
+        True
+    """
+    return reports() and ERRORS not in os.environ
+
+
 ERRORS = "TABNET_RANK_ERRORS"  # a folder where each rank leaves its user error for launch
 USER_ERROR = 2  # the exit code of a user error (cli.app's)
 
