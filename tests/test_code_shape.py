@@ -24,3 +24,31 @@ def test_functions_and_modules_are_small():
                 if lines > MAX_FUNCTION_LINES:
                     too_long.append(f"{path.name}:{node.name}: {lines} lines")
     assert not too_long
+
+
+def test_every_function_local_import_says_why_it_is_there():
+    """An import inside a function defers a library (start-up of `tabnet --help`, memory
+    before training, an optional dependency): a comment on its line, or above its group of
+    imports, says which; any other import belongs at the top of the module."""
+    silent = []
+    for path in _modules():
+        lines = path.read_text().splitlines()
+        for function in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and not _explained(lines, node):
+                    silent.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
+    assert not silent
+
+
+def _explained(lines: list[str], node: ast.stmt) -> bool:
+    row = node.lineno - 1
+    if "#" in lines[row]:
+        return True
+    row -= 1
+    while row >= 0 and lines[row].strip().startswith(("import ", "from ")):
+        if "#" in lines[row]:
+            return True
+        row -= 1
+    return row >= 0 and lines[row].strip().startswith("#")

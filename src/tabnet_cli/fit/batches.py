@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import torch
 
+from tabnet_cli.system.distributed import shard
+
 if TYPE_CHECKING:
     from tabnet_cli.system.distributed import Rank
 
@@ -94,8 +96,6 @@ def in_memory(
 
 def _tensors(x: np.ndarray, y: np.ndarray, device: torch.device, rank: Rank | None) -> Batch:
     if rank is not None:
-        from tabnet_cli.system.distributed import shard
-
         rows = shard(np.arange(len(x)), rank)
         x, y = x[rows], y[rows]
     return torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)

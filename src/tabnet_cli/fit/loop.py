@@ -13,10 +13,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from tabnet_cli.fit.batches import Batches
 from tabnet_cli.fit.callbacks import Callback, EarlyStopping, History, Logs
@@ -24,9 +24,6 @@ from tabnet_cli.fit.epoch_metrics import EpochMetrics, Reduce
 from tabnet_cli.fit.losses import make_loss
 from tabnet_cli.fit.optim import make_optimizer, scheduled_lr, set_lr
 from tabnet_cli.settings.config import TrainConfig
-
-if TYPE_CHECKING:
-    from torch.optim.swa_utils import AveragedModel
 
 
 @dataclass
@@ -152,13 +149,7 @@ def fit(
         (2, ['loss', 'mae', 'mse', 'val_loss', 'val_mae', 'val_mse'])
     """
     clock = clock or time.perf_counter
-    stopper = EarlyStopping(
-        config.monitor,
-        config.min_delta,
-        config.patience,
-        config.restore_best_weights,
-        start_from_epoch=warmup_epochs(config),
-    )
+    stopper = early_stopping(config)
     history = History()
     everyone = [history, stopper, *(callbacks or [])]
     averaged = _moving_average(model, config.ema)
@@ -206,8 +197,6 @@ def _moving_average(model: nn.Module, decay: float) -> AveragedModel | None:
     the wrapped module."""
     if decay <= 0:
         return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
     inner = getattr(model, "module", model)
     return AveragedModel(inner, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
@@ -234,6 +223,17 @@ def _run_epochs(job: Job, everyone: list[Callback], result: FitResult) -> None:
         if any(callback.stop_training for callback in everyone):
             result.stop_reason = "early_stopping"
             return
+
+
+def early_stopping(config: TrainConfig) -> EarlyStopping:
+    """The run's early stopping, which spends no patience in the warm-up."""
+    return EarlyStopping(
+        config.monitor,
+        config.min_delta,
+        config.patience,
+        config.restore_best_weights,
+        start_from_epoch=warmup_epochs(config),
+    )
 
 
 def warmup_epochs(config: TrainConfig) -> int:

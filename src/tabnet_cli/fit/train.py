@@ -13,18 +13,21 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.batches import Batches, in_memory
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.devices import select_device
 from tabnet_cli.fit.loop import FitResult, fit
-from tabnet_cli.nn.model import weight_count
+from tabnet_cli.fit.streamed_batches import StreamedRows
+from tabnet_cli.nn.model import build_mlp, weight_count
 from tabnet_cli.prep.class_weights import class_weights
 from tabnet_cli.prep.types import Prepared
 from tabnet_cli.settings.config import ArchConfig, ModelConfig, TrainConfig
-from tabnet_cli.system.distributed import Rank
+from tabnet_cli.system.distributed import Rank, reduce_means
 from tabnet_cli.system.memory import available_memory
+from tabnet_cli.system.threads import choose_threads
 
 
 @dataclass
@@ -124,9 +127,6 @@ def _data_parallel(model: nn.Module, config: TrainConfig, device: torch.device, 
     torchrun, DDP (gradients averaged) with the per-rank share of the batch."""
     if rank is None:
         return model, config, None
-    from torch.nn.parallel import DistributedDataParallel
-
-    from tabnet_cli.system.distributed import reduce_means
 
     net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
     # the global batch stays --batch-size, so an epoch has as many steps as alone
@@ -146,7 +146,6 @@ def _refuse_no_epoch(result: FitResult) -> None:
 
 
 def _build(model_config: ModelConfig, device: torch.device) -> nn.Module:
-    from tabnet_cli.nn.model import build_mlp
 
     check_memory(model_config, device)
     return build_mlp(model_config).to(device)
@@ -177,8 +176,6 @@ def batch_source(prepared: Prepared, device: torch.device, rank: Rank | None) ->
     """The batches ``fit`` reads: the streamed rows of a streamed run, else the prepared
     matrices on ``device`` (under torchrun, this rank's shard of them)."""
     if prepared.streamed:
-        from tabnet_cli.fit.streamed_batches import StreamedRows
-
         return StreamedRows(prepared, device)
     matrices = prepared.matrices
     train_rows = (matrices.x_train, matrices.y_train)
@@ -187,7 +184,6 @@ def batch_source(prepared: Prepared, device: torch.device, rank: Rank | None) ->
 
 def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> int:
     """Sets PyTorch's CPU threads for this run's steps (see threads.py); 0 on a GPU."""
-    from tabnet_cli.system.threads import choose_threads
 
     if device.type != "cpu":
         return 0

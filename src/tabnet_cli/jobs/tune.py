@@ -25,6 +25,9 @@ from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback, is_maximised
 from tabnet_cli.io.sources import display_name
 from tabnet_cli.jobs.search_space import Param, recipe_values, suggest, trial_config
+from tabnet_cli.jobs.train import refuse_streaming, train_run
+from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+from tabnet_cli.run.save import check_savable
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import resolve_data, resolve_training
 
@@ -109,7 +112,6 @@ def tune(
     if out_dir is not None and out_dir.exists():
         raise TabnetError(f"{out_dir} already exists; choose another --out or remove it")
     # numpy loads on first use, not with this module
-    from tabnet_cli.jobs.train import refuse_streaming
 
     base = _base_config(config)
     refuse_streaming(source, base, "tabnet tune")
@@ -134,7 +136,6 @@ def tune(
     result.best = trial_row(study.best_trial)
     if not result.interrupted:
         # numpy loads on first use, not with this module
-        from tabnet_cli.jobs.train import train_run
 
         best_config = trial_config(base, study.best_trial.params)
         # the data's notes were given before the trials: not twice
@@ -160,8 +161,6 @@ def _prepare_once(source: str, config: RunConfig, notify):
     from tabnet_cli.fit.train import model_config_for, resolve
 
     # numpy loads on first use, not with this module
-    from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
-    from tabnet_cli.run.save import check_savable  # numpy loads on first use, not with this module
 
     table = read_source(source, config.data)
     fingerprint = table.sha256 or frame_digest(table.frame)

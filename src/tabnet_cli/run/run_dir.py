@@ -267,7 +267,6 @@ def read_weights(path: Path, expected: dict[str, tuple[tuple[int, ...], str]]) -
 def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
     """The NumPy ensemble of a run: every member's tensors checked by name, shape, dtype
     and finiteness as a single network's are."""
-    from tabnet_cli.run.run_dir import read_weights
 
     assert manifest.ensemble is not None
     shapes = tensor_shapes(manifest.model)
