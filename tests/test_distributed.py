@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import assert_user_error
 
-from tabnet_cli.cli.train import _without_nproc
+from tabnet_cli.cli.train import without_nproc
 from tabnet_cli.errors import TabnetError
 
 
@@ -39,7 +39,7 @@ def test_two_processes_write_one_complete_run(regression_csv, tmp_path):
 
 
 def test_nproc_is_taken_out_of_the_command_torchrun_runs():
-    assert _without_nproc(["train", "d.csv", "--nproc", "2", "--target", "y"]) == [
+    assert without_nproc(["train", "d.csv", "--nproc", "2", "--target", "y"]) == [
         "train", "d.csv", "--target", "y",
     ]  # fmt: skip
 

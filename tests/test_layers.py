@@ -27,7 +27,7 @@ def _imported_names(path: Path):
                 yield node.module, alias.name
 
 
-@pytest.mark.parametrize("folder", [SOURCE, BENCH], ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", [SOURCE, BENCH, ROOT / "tests"], ids=lambda p: p.name)
 def test_no_module_imports_a_private_name_of_another(folder):
     crossings = [
         f"{path.relative_to(ROOT)}: {module}.{name}"

@@ -135,14 +135,14 @@ def _launch(options: dict, ctx: typer.Context) -> None:
 
     source, config = opts.command_config(options, ctx)
     check_data_parallel(source, config, options["nproc"])
-    raise typer.Exit(distributed.launch(options["nproc"], _without_nproc(sys.argv[1:])))
+    raise typer.Exit(distributed.launch(options["nproc"], without_nproc(sys.argv[1:])))
 
 
-def _without_nproc(argv: list[str]) -> list[str]:
+def without_nproc(argv: list[str]) -> list[str]:
     """The command line as typed, minus ``--nproc N`` (torchrun starts the ranks).
 
     Example:
-        >>> _without_nproc(["train", "d.csv", "--nproc", "2", "--target=y", "--nproc=3"])
+        >>> without_nproc(["train", "d.csv", "--nproc", "2", "--target=y", "--nproc=3"])
         ['train', 'd.csv', '--target=y']
     """
     kept, skip = [], False
