@@ -13,7 +13,8 @@ for args in (
 ):  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-heavy = ("torch", "pandas", "sklearn", "numpy", "plotext", "onnx", "onnxruntime", "optuna")
+heavy = ("torch", "pandas", "pyarrow", "sklearn", "numpy", "plotext", "onnx", "onnxruntime",
+         "optuna")
 heavy = sorted(m for m in heavy if m in sys.modules)
 print(",".join(heavy))
 """
