@@ -3,7 +3,11 @@ tables given to train, predict and evaluate. The only outcomes allowed are succe
 ``Error:`` line with exit code 2: never a traceback, never an empty prediction cell."""
 
 import io
+import os
+import subprocess
+import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +17,7 @@ from test_properties import tables
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+FEW = settings(SETTINGS, max_examples=8)  # each example starts processes or streams
 NUMBERS = st.sampled_from(
     ["nan", "inf", "-inf", "-1", "0", "1e308", "99999999999999999999", "0.5", "abc", "", "-0"]
 )
@@ -64,7 +69,7 @@ def assert_clean(result) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
+def hostile_run(tmp_path_factory):
     from conftest import Cli
 
     folder = tmp_path_factory.mktemp("hostile")
@@ -78,8 +83,8 @@ def small_run(tmp_path_factory):
 
 @SETTINGS
 @given(blob=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".csv.gz", ".parquet"]))
-def test_random_bytes_are_refused_in_one_line(cli, small_run, tmp_path_factory, blob, suffix):
-    folder, run = small_run
+def test_random_bytes_are_refused_in_one_line(cli, hostile_run, tmp_path_factory, blob, suffix):
+    folder, run = hostile_run
     path = tmp_path_factory.mktemp("bytes") / f"data{suffix}"
     path.write_bytes(blob)
     out = path.parent / "out"
@@ -90,8 +95,8 @@ def test_random_bytes_are_refused_in_one_line(cli, small_run, tmp_path_factory, 
 
 @SETTINGS
 @given(options=st.lists(st.tuples(TRAIN_OPTIONS, NUMBERS), min_size=1, max_size=3))
-def test_random_option_values_train_or_fail_in_one_line(cli, small_run, options):
-    folder, _ = small_run
+def test_random_option_values_train_or_fail_in_one_line(cli, hostile_run, options):
+    folder, _ = hostile_run
     args = ["train", str(folder / "train.csv"), "--target", "y", "--epochs", "1"]
     args += ["--layers", "4", "--verbose", "0", "--out", str(folder / "never-kept")]
     for name, value in options:
@@ -106,8 +111,8 @@ def test_random_option_values_train_or_fail_in_one_line(cli, small_run, options)
 
 @SETTINGS
 @given(frame=tables())
-def test_predict_and_evaluate_on_random_tables(cli, small_run, tmp_path_factory, frame):
-    _, run = small_run
+def test_predict_and_evaluate_on_random_tables(cli, hostile_run, tmp_path_factory, frame):
+    _, run = hostile_run
     path = tmp_path_factory.mktemp("tables") / "new.csv"
     frame = frame.rename(columns={frame.columns[0]: "a"})
     frame.to_csv(path, index=False)
@@ -117,3 +122,104 @@ def test_predict_and_evaluate_on_random_tables(cli, small_run, tmp_path_factory,
         output = pd.read_csv(io.StringIO(predicted.stdout), keep_default_na=False)
         assert (output["y"] != "").all()  # never an empty prediction cell
     assert_clean(cli("evaluate", str(run), str(path)))
+
+
+@FEW
+@given(frame=tables(), files=st.integers(1, 3), batch=st.integers(1, 40))
+def test_streamed_training_on_random_tables_trains_or_fails_in_one_line(
+    cli, tmp_path_factory, frame, files, batch
+):
+    """A folder of random CSVs trained under a budget that forces streaming."""
+    folder = tmp_path_factory.mktemp("streamed")
+    for index, part in enumerate(np.array_split(np.arange(len(frame)), files)):
+        frame.iloc[part].to_csv(folder / f"part-{index}.csv", index=False)
+    out = tmp_path_factory.mktemp("out") / "run"
+    result = cli(
+        "train", str(folder), "--target", "y", "--memory-budget", "1KiB", "--epochs", "1",
+        "--batch-size", str(batch), "--layers", "4", "--recipe", "plain", "--verbose", "0",
+        "--out", str(out),
+    )  # fmt: skip
+    assert_clean(result)
+    assert result.exit_code != 0 or (out / "model.json").exists()
+
+
+EXPORT_TARGETS = st.sampled_from(["new", "existing", "fifo", "link", "folder", "in-run", "run"])
+
+
+@SETTINGS
+@given(target=EXPORT_TARGETS)
+def test_export_targets_are_written_safely_or_refused_in_one_line(
+    cli, hostile_run, tmp_path_factory, target
+):
+    pytest.importorskip("onnx")
+    _, run = hostile_run
+    place = tmp_path_factory.mktemp("export")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    path = {
+        "new": place / "model.onnx", "existing": place / "old.onnx", "fifo": place / "pipe",
+        "link": place / "link.onnx", "folder": place, "in-run": run / "model.onnx", "run": run,
+    }[target]  # fmt: skip
+    if target == "existing":
+        path.write_bytes(b"old")
+    elif target == "link":
+        (place / "real.onnx").write_bytes(b"old")
+        path.symlink_to(place / "real.onnx")
+    if target == "fifo":  # a reader, or writing through the FIFO would wait forever
+        os.mkfifo(path)
+        reader = subprocess.Popen(["cat", str(path)], stdout=subprocess.DEVNULL)
+    assert_clean(cli("export", str(run), "-o", str(path)))
+    if target == "fifo":
+        reader.wait(timeout=30)
+        assert path.is_fifo()
+    if target == "link":
+        assert path.is_symlink()
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the run is intact
+
+
+COMMANDS = st.sampled_from([["--version"], ["--help"], ["info", "{run}"], ["curves", "{run}",
+    "--table"], ["predict", "{run}", "{data}"], ["evaluate", "{run}", "{data}"]])  # fmt: skip
+
+
+@FEW
+@given(command=COMMANDS, failure=st.sampled_from(["full", "closed"]))
+def test_a_failing_stdout_is_one_line_or_a_quiet_141(hostile_run, command, failure):
+    folder, run = hostile_run
+    args = [a.format(run=run, data=folder / "train.csv") for a in command]
+    argv = [sys.executable, "-m", "tabnet_cli", *args]
+    if failure == "full":
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True)
+        errors = [line for line in done.stderr.splitlines() if not line.startswith("Warning: ")]
+        assert done.returncode == 2, done.stderr
+        assert len(errors) == 1 and errors[0].startswith("Error: cannot write <stdout>")
+        return
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader went away before the command wrote anything
+    done = subprocess.run(argv, stdout=writer, stderr=subprocess.PIPE, text=True)
+    os.close(writer)
+    assert done.returncode == 141, done.stderr  # quiet: at most the command's own warnings
+    assert all(line.startswith("Warning: ") for line in done.stderr.splitlines())
+
+
+@FEW
+@given(options=st.lists(st.tuples(TRAIN_OPTIONS, NUMBERS), min_size=1, max_size=2))
+def test_nproc_with_random_option_values_trains_or_fails_in_one_line(hostile_run, options):
+    """Under --nproc, what a rank would refuse is one line from the launcher, too."""
+    folder, _ = hostile_run
+    out = folder / "nproc-run"
+    args = ["train", str(folder / "train.csv"), "--target", "y", "--epochs", "1", "--nproc", "2"]
+    args += ["--layers", "4", "--verbose", "0", "--device", "cpu", "--out", str(out)]
+    for name, value in options:
+        args += [name, value]
+    done = subprocess.run(
+        [sys.executable, "-m", "tabnet_cli", *args], capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if done.returncode == 2:
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+        import shutil
+
+        shutil.rmtree(out)
