@@ -99,7 +99,15 @@ class StreamedRows:
                 yield self.features.transform(rows)[0], self.targets.encode(rows[plan.target])
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> Batch:
-        return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+        """A batch on the device; to a GPU from pinned memory without waiting, so the copy
+        overlaps the reading and encoding of the next rows (the GPU's queue keeps order)."""
+        x_cpu, y_cpu = torch.from_numpy(x), torch.from_numpy(y)
+        if self.device.type != "cuda":
+            return x_cpu.to(self.device), y_cpu.to(self.device)
+        return (
+            x_cpu.pin_memory().to(self.device, non_blocking=True),
+            y_cpu.pin_memory().to(self.device, non_blocking=True),
+        )
 
 
 def shuffled_batches(
