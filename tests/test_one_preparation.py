@@ -132,3 +132,36 @@ def test_the_cli_streams_into_the_same_validation_error(cli, tmp_path):
         f"class 'zebra' of target 'k' appears only in the validation file {tmp_path}/valid.csv"
         " (3 row(s)), so the model cannot learn it; add rows of that class",
     )
+
+
+@pytest.mark.parametrize("option", ["--drop", "--features", "--categorical", "--numeric"])
+@pytest.mark.parametrize("budget", ["auto", "1KiB"])  # in memory, streamed
+def test_an_option_naming_the_target_is_one_line(cli, regression_csv, tmp_path, option, budget):
+    result = cli.line(
+        f"train {regression_csv} --target y {option} a,y --memory-budget {budget} --epochs 1 "
+        f"--out {tmp_path / 'run'}"
+    )
+    hint = " (--task multiclass makes a target classes)" if option == "--categorical" else ""
+    assert_user_error(
+        result,
+        f"{option} names the target 'y', which is never an input; leave it out of {option}{hint}",
+    )
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("budget", ["auto", "1KiB"])
+def test_validation_data_that_is_the_training_file_is_one_line(
+    cli, regression_csv, tmp_path, budget
+):
+    link = tmp_path / "same.csv"
+    link.symlink_to(regression_csv)
+    result = cli.line(
+        f"train {regression_csv} --target y --validation-data {link} --memory-budget {budget} "
+        f"--epochs 1 --out {tmp_path / 'run'}"
+    )
+    assert_user_error(
+        result,
+        f"--validation-data {link} is the training file itself: validating on the rows the "
+        "network learns hides overfitting; give a file of other rows, or leave it out to "
+        "validate on a --validation-split of the training file",
+    )

@@ -117,14 +117,16 @@ def test_auto_recipe_end_to_end(cli, tmp_path, request, fixture, target, metric)
 
 
 def test_evaluate_reproduces_val_loss_with_label_smoothing(cli, binary_csv, tmp_path):
-    out = tmp_path / "run"
-    cli.line(
+    out, valid = tmp_path / "run", tmp_path / "valid.csv"
+    valid.write_bytes(binary_csv.read_bytes())  # the same rows (the file itself is refused)
+    result = cli.line(
         f"train {binary_csv} --target label --epochs 2 --out {out} --verbose 0 "
-        "--validation-data " + str(binary_csv)
+        f"--validation-data {valid}"
     )
+    assert result.exit_code == 0, result.stderr
     history = pd.read_csv(out / "history.csv")
     kept = json.loads((out / "metrics.json").read_text())["kept_epoch"]
-    report = json.loads(cli("evaluate", str(out), str(binary_csv), "--json").stdout)
+    report = json.loads(cli("evaluate", str(out), str(valid), "--json").stdout)
     expected = history.loc[history.epoch == kept, "val_loss"].item()
     assert report["metrics"]["loss"]["model"] == pytest.approx(expected, rel=1e-4)
 

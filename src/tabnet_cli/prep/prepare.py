@@ -14,6 +14,7 @@ are the checks both readers make while reading.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ def read_source(source: str, config: DataConfig) -> Table:
         (442, 11)
     """
 
+    refuse_validation_on_training_rows(source, config)
     notices: list[str] = []
     if source != "-" and is_dataset(source):
         frame = read_whole(source, config.read_options())
@@ -62,6 +64,28 @@ def read_source(source: str, config: DataConfig) -> Table:
     return Table(source, frame, valid_frame, source_digest(source), notices)
 
 
+def refuse_validation_on_training_rows(source: str, config: DataConfig) -> None:
+    """``--validation-data`` naming the training file itself (through links too) would
+    validate on the rows the network learns: early stopping would never see overfitting.
+
+    Example:
+        >>> refuse_validation_on_training_rows("sample_data/diabetes.csv", DataConfig(
+        ...     target="progression", validation_data="sample_data/./diabetes.csv"))
+        Traceback (most recent call last):
+        ...
+        tabnet_cli.errors.DataError: --validation-data sample_data/./diabetes.csv is the ...
+    """
+    other = config.validation_data
+    if not other or source == "-" or not os.path.isfile(source) or not os.path.isfile(other):
+        return
+    if os.path.samefile(source, other):
+        raise DataError(
+            f"--validation-data {other} is the training file itself: validating on the rows "
+            "the network learns hides overfitting; give a file of other rows, or leave it "
+            "out to validate on a --validation-split of the training file"
+        )
+
+
 def source_digest(source: str) -> str | None:
     """The SHA-256 of a training file (none for a folder or a glob of files)."""
 
@@ -72,11 +96,18 @@ def require_named_columns(
     frame: pd.DataFrame, config: DataConfig, name: str, validation: bool = False
 ) -> None:
     """The columns the options name exist: the target, and in the training file those of
-    --drop, --features, --categorical and --numeric (the feature columns of a validation
-    file are checked once the encoders know them)."""
+    --drop, --features, --categorical and --numeric, none of which may name the target
+    (the feature columns of a validation file are checked once the encoders know them)."""
     require_columns(frame, [config.target], "target", name)
     for option in () if validation else ("drop", "features", "categorical", "numeric"):
-        require_columns(frame, list(getattr(config, option)), f"--{option}", name)
+        named = list(getattr(config, option))
+        if config.target in named:  # the target is never an input: a mistake, said
+            hint = " (--task multiclass makes a target classes)" if option == "categorical" else ""
+            raise DataError(
+                f"--{option} names the target {config.target!r}, which is never an input; "
+                f"leave it out of --{option}{hint}"
+            )
+        require_columns(frame, named, f"--{option}", name)
 
 
 def note_missing_targets(missing: int, rows: int, target: str, notices: list[str]) -> None:

@@ -26,6 +26,7 @@ from tabnet_cli.prep.prepare import (
     Seen,
     note_missing_targets,
     prepare_seen,
+    refuse_validation_on_training_rows,
     require_named_columns,
     source_digest,
 )
@@ -133,6 +134,7 @@ def read_streamed(source: str, config: DataConfig, seed: int) -> StreamedPass:
         >>> seen.rows, seen.train_rows + seen.valid_rows, len(seen.fit_frame)
         (442, 442, 361)
     """
+    refuse_validation_on_training_rows(source, config)
     blocks = BlockSource.open(source, config.read_options())
     valid = None
     if config.validation_data:
