@@ -1,5 +1,6 @@
-"""The four models of the quality benchmark, each fitted on a training CSV and scored on a
-test CSV: tabnet through its command line, and three scikit-learn references.
+"""The models of the quality benchmark, each fitted on a training CSV and scored on a test
+CSV: tabnet through its command line, CatBoost and LightGBM with their library defaults
+(the `bench` extra), and three scikit-learn references.
 
 Every contender returns a `Result`: the test score (AUC for binary, accuracy for
 multiclass, R2 for regression, all computed by `score`) and the fit time in seconds.
@@ -31,7 +32,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-CONTENDERS = ("tabnet", "hgb", "mlp", "linear")
+# catboost and lightgbm come with the `bench` extra; each with its library's defaults
+CONTENDERS = ("tabnet", "catboost", "lightgbm", "hgb", "mlp", "linear")
 
 
 @dataclass
@@ -153,7 +155,65 @@ def linear(task: str, features: pd.DataFrame, seed: int):
     return make_pipeline(one_hot_prep(features), model)
 
 
-BUILDERS = {"hgb": hgb, "mlp": mlp, "linear": linear}
+def catboost(task: str, features: pd.DataFrame, seed: int):
+    """CatBoost with its defaults and its native categorical columns (text columns, a
+    missing text cell as its own category), quiet."""
+    from catboost import CatBoostClassifier, CatBoostRegressor  # the bench extra
+
+    _, text = split_columns(features)
+    kind = CatBoostRegressor if task == REGRESSION else CatBoostClassifier
+    model = kind(random_seed=seed, verbose=0, cat_features=text, allow_writing_files=False)
+    return _TextAsCategory(model, text, "(missing)")
+
+
+def lightgbm(task: str, features: pd.DataFrame, seed: int):
+    """LightGBM with its defaults; text columns as pandas categories (its native
+    categorical handling), quiet."""
+    from lightgbm import LGBMClassifier, LGBMRegressor  # the bench extra
+
+    _, text = split_columns(features)
+    kind = LGBMRegressor if task == REGRESSION else LGBMClassifier
+    return _TextAsCategory(kind(random_state=seed, verbose=-1), text, None)
+
+
+class _TextAsCategory:
+    """A model fed text columns as one consistent categorical dtype (the training rows'
+    categories), or as strings with `fill` for missing cells (CatBoost)."""
+
+    def __init__(self, model, text: list[str], fill: str | None):
+        self.model, self.text, self.fill = model, text, fill
+        self.categories: dict[str, list] = {}
+
+    def _frame(self, features: pd.DataFrame) -> pd.DataFrame:
+        frame = features.copy()
+        for column in self.text:
+            if self.fill is not None:
+                frame[column] = frame[column].astype(str).where(frame[column].notna(), self.fill)
+            else:
+                frame[column] = pd.Categorical(frame[column], categories=self.categories[column])
+        return frame
+
+    def fit(self, features: pd.DataFrame, target: pd.Series):
+        self.categories = {c: sorted(features[c].dropna().astype(str).unique()) for c in self.text}
+        features = features.assign(**{c: features[c].astype(str).where(features[c].notna())
+                                      for c in self.text})
+        self.model.fit(self._frame(features), target)
+        self.classes_ = getattr(self.model, "classes_", None)
+        return self
+
+    def _prepared(self, features: pd.DataFrame) -> pd.DataFrame:
+        features = features.assign(**{c: features[c].astype(str).where(features[c].notna())
+                                      for c in self.text})
+        return self._frame(features)
+
+    def predict(self, features: pd.DataFrame):
+        return np.ravel(self.model.predict(self._prepared(features)))
+
+    def predict_proba(self, features: pd.DataFrame):
+        return self.model.predict_proba(self._prepared(features))
+
+
+BUILDERS = {"catboost": catboost, "lightgbm": lightgbm, "hgb": hgb, "mlp": mlp, "linear": linear}
 
 
 def run_sklearn(name: str, task: str, target: str, train: pd.DataFrame, test: pd.DataFrame,

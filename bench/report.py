@@ -11,7 +11,9 @@ from pathlib import Path
 
 from contenders import CONTENDERS
 
-LABELS = {"tabnet": "tabnet", "hgb": "HGB", "mlp": "sklearn MLP", "linear": "linear"}
+LABELS = {"tabnet": "tabnet", "catboost": "CatBoost", "lightgbm": "LightGBM", "hgb": "HGB",
+          "mlp": "sklearn MLP", "linear": "linear"}
+LARGE_ROWS = 10_000  # "tables of 10k+ rows": rows of the whole table
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 SPLIT_NOTE = ("Tables (the split is fixed: train = df.sample(frac=0.8, random_state=0), "
               "test = the other rows):")
@@ -83,6 +85,14 @@ def summary(records: list[dict], tables: list[dict]) -> list[str]:
         lines.append(f"- mean gap tabnet - HGB over {len(hgb_gaps)} tables: "
                      f"{statistics.fmean(hgb_gaps.values()):+.4f} (metric units: AUC, "
                      f"accuracy or R2); worst: {worst} {hgb_gaps[worst]:+.4f}")
+    for label, chosen in (("all", tables), ("10k+ rows", [t for t in tables
+                                                          if t["rows"] >= LARGE_ROWS])):
+        found = gaps(records, chosen, "catboost")
+        if found:
+            worst = min(found, key=found.get)
+            lines.append(f"- mean gap tabnet - CatBoost over {label} tables ({len(found)}): "
+                         f"{statistics.fmean(found.values()):+.4f}; worst: {worst} "
+                         f"{found[worst]:+.4f}")
     for other in CONTENDERS[1:]:
         found = gaps(records, tables, other)
         wins = sum(gap > 0 for gap in found.values())
@@ -110,7 +120,7 @@ def growth(records: list[dict], tables: list[dict]) -> list[str]:
     epochs run and the time per epoch per 1000 rows it trained on (the training CSV less
     tabnet's own validation rows), against the references' fit times."""
     head = ["table", "train rows x cols", "tabnet fit s", "epochs", "s/epoch",
-            "ms/epoch per 1k fit rows", "HGB fit s", "MLP fit s", "linear fit s"]
+            "ms/epoch per 1k fit rows", *(f"{LABELS[m]} fit s" for m in CONTENDERS[1:])]
     lines = [_row(head), _row(["---"] * len(head))]
     for t in sorted(tables, key=lambda t: t["train_rows"] * t["cols"]):
         runs = [r for r in records if r["table"] == t["name"] and r["model"] == "tabnet"]
