@@ -90,7 +90,10 @@ def run_tabnet(task: str, target: str, train: Path, test: Path, seed: int, run_d
         return Result(None, fit_s, {**extra, "error": predicted.stderr.strip()[-500:]})
     frame = pd.read_csv(io.StringIO(predicted.stdout))
     truth = pd.read_csv(test)[target]
-    prediction = frame[str(positive_class(truth))] if task == BINARY else frame[target]
+    positive = str(positive_class(truth))
+    # probability columns are named proba_<class> when a class is named like the target
+    column = f"proba_{positive}" if f"proba_{positive}" in frame.columns else positive
+    prediction = frame[column] if task == BINARY else frame[target]
     return Result(score(task, truth, prediction), fit_s, extra)
 
 
