@@ -187,8 +187,10 @@ class _TextAsCategory:
         self.model, self.text, self.fill = model, text, fill
         self.categories: dict[str, list] = {}
 
-    def _frame(self, features: pd.DataFrame) -> pd.DataFrame:
-        frame = features.copy()
+    def _prepared(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Text cells as strings (missing ones kept missing), then as the model takes them."""
+        frame = features.assign(**{c: features[c].astype(str).where(features[c].notna())
+                                   for c in self.text})
         for column in self.text:
             if self.fill is not None:
                 frame[column] = frame[column].astype(str).where(frame[column].notna(), self.fill)
@@ -198,16 +200,9 @@ class _TextAsCategory:
 
     def fit(self, features: pd.DataFrame, target: pd.Series):
         self.categories = {c: sorted(features[c].dropna().astype(str).unique()) for c in self.text}
-        features = features.assign(**{c: features[c].astype(str).where(features[c].notna())
-                                      for c in self.text})
-        self.model.fit(self._frame(features), target)
+        self.model.fit(self._prepared(features), target)
         self.classes_ = getattr(self.model, "classes_", None)
         return self
-
-    def _prepared(self, features: pd.DataFrame) -> pd.DataFrame:
-        features = features.assign(**{c: features[c].astype(str).where(features[c].notna())
-                                      for c in self.text})
-        return self._frame(features)
 
     def predict(self, features: pd.DataFrame):
         return np.ravel(self.model.predict(self._prepared(features)))
