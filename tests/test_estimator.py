@@ -111,6 +111,13 @@ def test_a_fitted_estimator_survives_pickling_through_its_run_files():
     assert "run_" not in model.__getstate__() and np.array_equal(copy.predict(X), model.predict(X))
 
 
+def test_extreme_rows_are_a_value_error():
+    X, y = np.random.default_rng(1).normal(size=(60, 3)), np.arange(60.0)
+    model = TabnetRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError):
+        model.predict(np.full((2, 3), 1e308))
+
+
 def test_importing_the_package_stays_light():
     code = (
         "import sys, tabnet_cli; print(sorted({'torch', 'sklearn', 'pandas'} & set(sys.modules)))"

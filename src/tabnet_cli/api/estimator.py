@@ -28,6 +28,7 @@ from tabnet_cli.io.outputs import write_new_file
 from tabnet_cli.jobs.train import train_run
 from tabnet_cli.prep.targets import label_key
 from tabnet_cli.run.run_dir import load_run, write_run_files
+from tabnet_cli.score.inference import model_outputs, non_finite_rows
 from tabnet_cli.settings.config import RunConfig
 
 
@@ -92,11 +93,18 @@ class TabnetEstimator(BaseEstimator):
         """The networks' raw outputs for ``X``, checked against what ``fit`` saw."""
         check_is_fitted(self, "run_")
         frame = feature_frame(X, self)
-        x, _ = self.run_.features.transform(frame)
-        with np.errstate(all="ignore"):
-            raw = self.run_.model(x)
-        if not np.isfinite(raw).all():
-            raise ValueError("the model's output is NaN or infinite for some rows")
+        try:
+            x, _ = self.run_.features.transform(frame)
+        except TabnetError as exc:  # values beyond what the saved scaling can take
+            raise ValueError(str(exc)) from None
+        raw = model_outputs(self.run_, x)
+        bad = non_finite_rows(raw)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"the model's output is NaN or infinite for {int(bad.sum())} row(s) of X "
+                f"(first: row {first}): the rows or the weights hold extreme values"
+            )
         return raw
 
     def __getstate__(self) -> dict[str, Any]:

@@ -41,11 +41,27 @@ def scored_chunks(
         x, chunk_report = run.features.transform(chunk)
         report.unseen.update(chunk_report.unseen)
         report.missing.update(chunk_report.missing)
-        with np.errstate(all="ignore"):  # overflow is reported below, as one error line
-            raw = run.model(x)
+        raw = model_outputs(run, x)
         refuse_non_finite(raw, rows, name)
         rows += len(chunk)
         yield chunk, raw
+
+
+def model_outputs(run: LoadedRun, x: np.ndarray) -> np.ndarray:
+    """The run's raw outputs for model inputs ``x``; an overflow is not warned about here
+    but found by ``non_finite_rows`` and said in one line by the caller."""
+    with np.errstate(all="ignore"):
+        return run.model(x)
+
+
+def non_finite_rows(raw: np.ndarray) -> np.ndarray:
+    """Which rows of raw outputs hold a NaN or an infinity.
+
+    Example:
+        >>> non_finite_rows(np.array([[0.5, 1.0], [np.nan, 0.0]])).tolist()
+        [False, True]
+    """
+    return ~np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
 
 
 def refuse_non_finite(raw: np.ndarray, offset: int, name: str) -> None:
@@ -57,7 +73,7 @@ def refuse_non_finite(raw: np.ndarray, offset: int, name: str) -> None:
         ...
         tabnet_cli.errors.DataError: the model's output is NaN or infinite for 1 row(s) of ...
     """
-    bad = ~np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
+    bad = non_finite_rows(raw)
     if bad.any():
         first = offset + int(np.flatnonzero(bad)[0]) + 1
         raise DataError(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tabnet_cli.run.run_dir import LoadedRun
-from tabnet_cli.score.inference import probability_columns
+from tabnet_cli.score.inference import model_outputs, non_finite_rows, probability_columns
 from tabnet_cli.serve.requests import (
     RequestError,
     check_values,
@@ -53,9 +53,8 @@ class Service:
         values = columns_of(parse_json(body), self.columns)
         check_values(values, self.numeric)
         x, report = self.run.features.transform(request_frame(values, self.numeric))
-        with np.errstate(all="ignore"):
-            raw = self.run.model(x)
-        bad = ~np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
+        raw = model_outputs(self.run, x)
+        bad = non_finite_rows(raw)
         if bad.any():
             row = int(np.flatnonzero(bad)[0]) + 1
             raise RequestError(422, f"row {row}: the model's output overflowed; check its values")
