@@ -1,14 +1,17 @@
-"""Recipe comparison: `tabnet train` with several option sets against HistGradientBoosting
-on the quality suite's tables (bench/datasets.py), on the same fixed held-out split.
+"""Recipe comparison: `tabnet train` with several option sets against a reference model
+(HistGradientBoosting unless `--reference` names another of bench/contenders.py, e.g.
+catboost) on the quality suite's tables (bench/datasets.py), on the same fixed held-out split.
 
 Usage:
-  python bench/compare_recipes.py [NAME ...] [--seeds 0 1 2] --variant plain="--recipe plain" \
-      --variant auto=""
+  python bench/compare_recipes.py [NAME ...] [--seeds 0 1 2] [--reference catboost] \
+      --variant plain="--recipe plain" --variant auto=""
 
-Prints one JSON line per table and seed (test AUC / accuracy / R2 of HGB and of each
-variant, and the variants' wall times), then, per variant, every table's mean over the
-seeds and the mean and worst gap to HGB. Installs:
-pip install -e ".[bench]". Tables are cached in bench/out/compare/.
+Prints one JSON line per table and seed (test AUC / accuracy / R2 of the reference and of
+each variant, and their fit / wall times), then, per variant, every table's mean over the
+seeds and the mean and worst gap to the reference. Installs:
+pip install -e ".[bench]". Tables are cached in bench/out/compare/, and the references'
+scores and fit times in bench/out/compare/references.json (a reference is fitted once per
+table and seed; delete the file to refit them).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def main() -> None:
     parser.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0])
     parser.add_argument("--variant", action="append", default=[], help='LABEL="tabnet args"')
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--reference", default="hgb", choices=sorted(contenders.BUILDERS))
     args = parser.parse_args()
     variants = dict(v.split("=", 1) for v in args.variant) or {"auto": ""}
     tables = [
@@ -37,18 +41,35 @@ def main() -> None:
         for t in datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
         if (t.name in args.names) or (not args.names and t.name != "diamonds")
     ]
-    rows = [run_table(table, variants, seed) for table in tables for seed in args.seeds]
+    ref = args.reference
+    rows = [run_table(table, variants, seed, ref) for table in tables for seed in args.seeds]
     frame = pd.DataFrame(rows).groupby("table", sort=False).mean(numeric_only=True)
     frame = frame.reset_index()
     print(frame.round(4).to_string(index=False))
     for label in variants:
-        gap = frame[label] - frame["hgb"]
+        gap = frame[label] - frame[ref]
         worst = frame.table[gap.idxmin()]
-        print(f"{label}: mean gap to HGB {gap.mean():+.4f}, worst {gap.min():+.4f} ({worst}), "
-              f"time {frame[label + '_s'].sum():.0f} s")
+        ratio = (frame[label + "_s"] / frame[ref + "_s"]).max()
+        print(
+            f"{label}: mean gap to {ref} {gap.mean():+.4f}, worst {gap.min():+.4f} ({worst}), "
+            f"time {frame[label + '_s'].sum():.0f} s (reference fits "
+            f"{frame[ref + '_s'].sum():.0f} s; worst ratio {ratio:.1f}x)"
+        )
 
 
-def run_table(table, variants: dict[str, str], seed: int) -> dict:
+def reference_score(table, reference: str, seed: int, train, test) -> tuple[float, float]:
+    """The reference's test score and fit seconds, fitted once per table and seed (cached)."""
+    cache = OUT / "references.json"
+    known = json.loads(cache.read_text()) if cache.exists() else {}
+    key = f"{table.name}|{reference}|{seed}"
+    if key not in known:
+        result = contenders.run_sklearn(reference, table.task, table.target, train, test, seed)
+        known[key] = [result.score, round(result.fit_s, 2)]
+        cache.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return tuple(known[key])
+
+
+def run_table(table, variants: dict[str, str], seed: int, reference: str = "hgb") -> dict:
     train_path, test_path = OUT / f"{table.name}-train.csv", OUT / f"{table.name}-test.csv"
     if not train_path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
@@ -57,7 +78,7 @@ def run_table(table, variants: dict[str, str], seed: int) -> dict:
         test.to_csv(test_path, index=False)
     train, test = pd.read_csv(train_path), pd.read_csv(test_path)
     line = {"table": table.name, "task": table.task, "seed": seed}
-    line["hgb"] = contenders.run_sklearn("hgb", table.task, table.target, train, test, seed).score
+    line[reference], line[reference + "_s"] = reference_score(table, reference, seed, train, test)
     for label, extra in variants.items():
         run_dir = OUT / "runs" / f"{table.name}-{label}-{seed}"
         result = contenders.run_tabnet(

@@ -104,6 +104,50 @@ def summary(records: list[dict], tables: list[dict]) -> list[str]:
     return lines
 
 
+# issue 20's acceptance: no table behind CatBoost by more than these (metric units)
+CATBOOST_MARGIN = {"AUC": 0.01, "accuracy": 0.01, "R2": 0.02}
+# ... and the whole default `tabnet train` within this multiple of CatBoost's fit
+TIME_LIMIT = {"10k+ rows": 2.0, "under 10k rows": 5.0}
+
+
+def acceptance(records: list[dict], tables: list[dict]) -> list[str]:
+    """Markdown bullet lines: the tables beyond the margin to CatBoost, the tables where
+    sklearn's MLP is ahead, and tabnet's fit time as a multiple of CatBoost's by size.
+
+    Example:
+        >>> records = [{"table": "t", "model": m, "score": s, "fit_s": f} for m, s, f in
+        ...            (("tabnet", 0.80, 6.0), ("catboost", 0.85, 2.0), ("mlp", 0.7, 1.0))]
+        >>> print("\\n".join(acceptance(records, [{"name": "t", "metric": "R2", "rows": 500}])))
+        - behind CatBoost beyond the margin (0.01 AUC/accuracy, 0.02 R2): t -0.0500
+        - behind sklearn MLP: none
+        - tabnet fit / CatBoost fit, under 10k rows tables: worst 3.0x (t), limit 5.0x: met
+    """
+    catboost = gaps(records, tables, "catboost")
+    beyond = [f"{t['name']} {catboost[t['name']]:+.4f}" for t in tables
+              if catboost.get(t["name"], 0.0) < -CATBOOST_MARGIN[t["metric"]]]
+    behind_mlp = [f"{name} {gap:+.4f}" for name, gap in gaps(records, tables, "mlp").items()
+                  if gap < 0]
+    lines = [
+        "- behind CatBoost beyond the margin (0.01 AUC/accuracy, 0.02 R2): "
+        + (", ".join(beyond) or "none"),
+        "- behind sklearn MLP: " + (", ".join(behind_mlp) or "none"),
+    ]
+    for label, limit in TIME_LIMIT.items():
+        chosen = [t for t in tables if (t["rows"] >= LARGE_ROWS) == (label == "10k+ rows")]
+        ratios = {}
+        for t in chosen:
+            ours, theirs = fit_time(records, t["name"], "tabnet"), fit_time(
+                records, t["name"], "catboost")
+            if ours is not None and theirs:
+                ratios[t["name"]] = ours / theirs
+        if ratios:
+            worst = max(ratios, key=ratios.get)
+            verdict = "met" if ratios[worst] <= limit else "missed"
+            lines.append(f"- tabnet fit / CatBoost fit, {label} tables: worst "
+                         f"{ratios[worst]:.1f}x ({worst}), limit {limit:.1f}x: {verdict}")
+    return lines
+
+
 def about_tables(tables: list[dict]) -> list[str]:
     """Markdown lines: provenance, size and kind of columns of every table."""
     head = ["table", "source", "target", "task", "rows", "cols", "categorical", "missing"]
@@ -138,9 +182,9 @@ def growth(records: list[dict], tables: list[dict]) -> list[str]:
 
 def markdown(records: list[dict], tables: list[dict], header: list[str]) -> str:
     """The whole report: header lines, results, summary, tables and time growth."""
-    parts = [*header, "", *results_table(records, tables), "", *summary(records, tables), "",
-             SPLIT_NOTE, "", *about_tables(tables), "", TIME_NOTE, "",
-             *growth(records, tables)]
+    parts = [*header, "", *results_table(records, tables), "", *summary(records, tables),
+             *acceptance(records, tables), "", SPLIT_NOTE, "", *about_tables(tables), "",
+             TIME_NOTE, "", *growth(records, tables)]
     return "\n".join(parts) + "\n"
 
 
