@@ -17,6 +17,7 @@ validation pass, which has no batch losses, takes the loss over each part's outp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -25,6 +26,11 @@ from tabnet_cli.fit.callbacks import Logs
 
 # Means over one process's rows -> means over all processes' rows (distributed.reduce_means)
 Reduce = Callable[[torch.Tensor, int], torch.Tensor]
+
+# ROC AUC (binary, when asked for): each part keeps the share of its rows per logit bin,
+# positives and negatives apart, so parts and ranks combine like any other mean (Keras'
+# AUC metric likewise counts at fixed thresholds); bins of 1/64 over logits in [-16, 16)
+AUC_BINS, AUC_LOGIT_RANGE = 2048, 16.0
 
 
 class EpochMetrics:
@@ -38,8 +44,11 @@ class EpochMetrics:
         {'loss': 4.0, 'mae': 4.0, 'mse': 24.0}
     """
 
-    def __init__(self, task: str, capacity: int, loss_fn: Callable | None = None):
+    def __init__(
+        self, task: str, capacity: int, loss_fn: Callable | None = None, auc: bool = False
+    ):
         self.task, self.capacity, self.loss_fn = task, capacity, loss_fn
+        self.auc = auc and task == "binary"
         self.outputs: list[torch.Tensor] = []
         self.targets: list[torch.Tensor] = []
         self.losses: list[torch.Tensor] = []
@@ -67,7 +76,10 @@ class EpochMetrics:
         """The batches held become one part: their means, still on the device."""
         output, target = torch.cat(self.outputs), torch.cat(self.targets)
         loss = self._batch_loss() if self.losses else self.loss_fn(output, target)
-        self.parts.append((part_means(output, target, loss, self.task), self.held))
+        means = part_means(output, target, loss, self.task)
+        if self.auc:
+            means = torch.cat([means, auc_histogram(output, target)])
+        self.parts.append((means, self.held))
         self.outputs, self.targets, self.losses = [], [], []
         self.held = self.first_size = self.last_size = 0
 
@@ -83,7 +95,8 @@ class EpochMetrics:
             self._summarise()
         rows = sum(n for _, n in self.parts)
         if not rows:
-            return torch.full((3 if self.task == "regression" else 2,), torch.nan), 0
+            width = (3 if self.task == "regression" else 2) + 2 * AUC_BINS * self.auc
+            return torch.full((width,), torch.nan), 0
         return sum(means.double() * n for means, n in self.parts) / rows, rows
 
     def logs(self, prefix: str, target_spread: float, reduce: Reduce | None = None) -> Logs:
@@ -114,12 +127,55 @@ def part_means(
     return torch.stack([loss, (predicted == truth).float().mean()])
 
 
+def auc_histogram(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The shares of rows per logit bin, ``AUC_BINS`` for the positives then as many for
+    the negatives (see ``AUC_BINS``): what ``histogram_auc`` needs, as means over rows."""
+    scaled = (output.float() + AUC_LOGIT_RANGE) * (AUC_BINS / (2 * AUC_LOGIT_RANGE))
+    bins = scaled.floor().clamp(0, AUC_BINS - 1).long()
+    positive = target > 0.5
+    counts = torch.cat(
+        [
+            torch.bincount(bins[positive], minlength=AUC_BINS),
+            torch.bincount(bins[~positive], minlength=AUC_BINS),
+        ]
+    )
+    return counts.float() / max(output.shape[0], 1)
+
+
+def histogram_auc(positives: list[float], negatives: list[float]) -> float:
+    """ROC AUC of binned scores: the chance that a positive scores above a negative, ties
+    (the same bin) counting half; NaN without both classes.
+
+    Example:
+        >>> histogram_auc([0, 1, 1], [1, 1, 0])  # 3 of 4 pairs ordered, 1 tied: 3.5 / 4
+        0.875
+    """
+    total_pos, total_neg = sum(positives), sum(negatives)
+    if total_pos <= 0 or total_neg <= 0:
+        return math.nan
+    below = wins = 0.0
+    for pos, neg in zip(positives, negatives):
+        wins += pos * (below + neg / 2)
+        below += neg
+    return wins / (total_pos * total_neg)
+
+
 def named_logs(values: list[float], task: str, prefix: str, target_spread: float) -> Logs:
-    """Means by name; regression errors in the target's original units."""
+    """Means by name; regression errors in the target's original units; ``auc`` when the
+    values carry its histogram.
+
+    Example:
+        >>> named_logs([0.5, 0.75], "binary", "val_", 1.0)
+        {'val_loss': 0.5, 'val_accuracy': 0.75}
+    """
     if task == "regression":
         return {
             f"{prefix}loss": values[0],
             f"{prefix}mae": values[1] * target_spread,
             f"{prefix}mse": values[2] * target_spread**2,
         }
-    return {f"{prefix}loss": values[0], f"{prefix}accuracy": values[1]}
+    logs = {f"{prefix}loss": values[0], f"{prefix}accuracy": values[1]}
+    if len(values) == 2 + 2 * AUC_BINS:
+        positives, negatives = values[2 : 2 + AUC_BINS], values[2 + AUC_BINS :]
+        logs[f"{prefix}auc"] = histogram_auc(positives, negatives)
+    return logs

@@ -67,6 +67,12 @@ class Job:
         when there is one."""
         return self.model if self.averaged is None else self.averaged.module
 
+    @property
+    def with_auc(self) -> bool:
+        """ROC AUC is logged when early stopping watches it (its histogram costs little,
+        but the course's binary histories keep Keras' columns)."""
+        return self.config.monitor.endswith("auc")
+
     def step(self, x: torch.Tensor, y: torch.Tensor):
         """One optimizer step on a batch; returns its outputs and loss."""
         output = batch_outputs(self.model, x, self.task)
@@ -93,7 +99,7 @@ class Job:
         """One pass over the training batches; the per-batch work is the step alone."""
         model, data, batch = self.model, self.data, self.config.batch_size
         model.train()
-        metrics = EpochMetrics(self.task, data.metric_rows)
+        metrics = EpochMetrics(self.task, data.metric_rows, auc=self.with_auc)
         rates = self.epoch_rates(math.ceil(data.train_rows / batch))
         listeners, optimizer = self.batch_listeners, self.optimizer
         for step, (x, y) in enumerate(data.train_batches(batch, self.generator), start=1):
@@ -110,7 +116,9 @@ class Job:
         """``val_`` loss and metrics in eval mode (dropout off, BN frozen)."""
         model = self.evaluated
         model.eval()
-        metrics = EpochMetrics(self.task, self.data.metric_rows, self.loss_fn)
+        metrics = EpochMetrics(
+            self.task, self.data.metric_rows, self.loss_fn, auc=self.with_auc
+        )
         for x, y in self.data.valid_batches():
             metrics.add(batch_outputs(model, x, self.task), y)
         return metrics.logs("val_", self.spread, self.reduce)

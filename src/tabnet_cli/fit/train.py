@@ -45,9 +45,10 @@ def monitors(task: str) -> list[str]:
 
     Example:
         >>> monitors("binary")
-        ['loss', 'accuracy', 'val_loss', 'val_accuracy']
+        ['loss', 'accuracy', 'auc', 'val_loss', 'val_accuracy', 'val_auc']
     """
     names = ["loss"] + (["mae", "mse"] if task == "regression" else ["accuracy"])
+    names += ["auc"] if task == "binary" else []  # logged when watched (loop.Job.with_auc)
     return names + [f"val_{n}" for n in names]
 
 
