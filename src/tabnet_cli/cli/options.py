@@ -252,7 +252,10 @@ Patience = Annotated[
 ]
 MinDelta = Annotated[float, _option("Smallest change of --monitor that counts.", STOP, "DELTA")]
 Monitor = Annotated[
-    str, _option("Quantity to watch: val_loss, val_mae, val_accuracy, val_auc (binary)...", STOP, "METRIC")
+    str,
+    _option(
+        "Quantity to watch: val_loss, val_mae, val_accuracy, val_auc (binary)...", STOP, "METRIC"
+    ),
 ]
 RestoreBest = Annotated[bool, _flag("Keep the weights of the best epoch, not the last.", STOP)]
 ValidationSplit = Annotated[

@@ -154,7 +154,7 @@ def histogram_auc(positives: list[float], negatives: list[float]) -> float:
     if total_pos <= 0 or total_neg <= 0:
         return math.nan
     below = wins = 0.0
-    for pos, neg in zip(positives, negatives):
+    for pos, neg in zip(positives, negatives, strict=True):
         wins += pos * (below + neg / 2)
         below += neg
     return wins / (total_pos * total_neg)

@@ -116,9 +116,7 @@ class Job:
         """``val_`` loss and metrics in eval mode (dropout off, BN frozen)."""
         model = self.evaluated
         model.eval()
-        metrics = EpochMetrics(
-            self.task, self.data.metric_rows, self.loss_fn, auc=self.with_auc
-        )
+        metrics = EpochMetrics(self.task, self.data.metric_rows, self.loss_fn, auc=self.with_auc)
         for x, y in self.data.valid_batches():
             metrics.add(batch_outputs(model, x, self.task), y)
         return metrics.logs("val_", self.spread, self.reduce)
