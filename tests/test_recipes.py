@@ -121,7 +121,7 @@ def test_evaluate_reproduces_val_loss_with_label_smoothing(cli, binary_csv, tmp_
     valid.write_bytes(binary_csv.read_bytes())  # the same rows (the file itself is refused)
     result = cli.line(
         f"train {binary_csv} --target label --epochs 2 --out {out} --verbose 0 "
-        f"--validation-data {valid}"
+        f"--validation-data {valid} --label-smoothing 0.1"
     )
     assert result.exit_code == 0, result.stderr
     history = pd.read_csv(out / "history.csv")
