@@ -71,7 +71,5 @@ def test_monitor_val_auc_logs_auc_and_keeps_its_best_epoch(cli, binary_csv, tmp_
 
 
 def test_monitor_auc_is_refused_for_regression(cli, regression_csv, tmp_path):
-    result = cli.line(
-        f"train {regression_csv} --target y --monitor val_auc --out {tmp_path / 'r'}"
-    )
+    result = cli.line(f"train {regression_csv} --target y --monitor val_auc --out {tmp_path / 'r'}")
     assert_user_error(result, "val_auc")
