@@ -123,9 +123,10 @@ def _arrow_writes_repr() -> bool:
     once, on values of every magnitude there; another pyarrow may lay them out otherwise)."""
     import pyarrow as pa  # pyarrow loads on first use, not with this module
 
+    low, high = (round(np.log10(bound)) for bound in _SHORTEST_RANGE)
     probe = [
         sign * digits * 10.0**exponent
-        for exponent in range(-4, 10)
+        for exponent in range(low, high)
         for digits in (1.5, 1.2345678901234567, 9.87654321, 7.000001)
         for sign in (1, -1)
     ] + [0.1, 0.30000000000000004, 1 / 3, 2 / 3]
