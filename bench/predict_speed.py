@@ -60,13 +60,13 @@ def generate(rows: int) -> dict[str, Path]:
 def train(paths: dict[str, Path], rows: int) -> dict[str, Path]:
     """The two runs, trained by this checkout on the CSV's first rows (2 epochs: the
     architecture, not the fit, is what predict's time depends on)."""
-    sample = OUT / f"f20-train-{TRAIN_ROWS}.csv"
+    sample = OUT / f"f20-{rows}-first-{TRAIN_ROWS}.csv"
     if not sample.exists():
         with paths["csv"].open() as source, sample.open("w") as target:
             target.writelines(line for _, line in zip(range(TRAIN_ROWS + 1), source, strict=False))
     runs = {}
     for name, options in MODELS.items():
-        run = OUT / f"run-f20-{name.split()[0]}"
+        run = OUT / f"run-f20-{rows}-{name.split()[0]}"
         if not run.exists():
             command = ["train", str(sample), "--target", "y", "--epochs", "2", "--verbose", "0"]
             measured([sys.executable, "-m", "tabnet_cli", *command, *options, "--out", str(run)])
