@@ -244,3 +244,50 @@ def test_float_cells_are_reprs_text_at_every_magnitude(monkeypatch):
     assert not csv_write._arrow_writes_repr()  # 1.5e+10 otherwise is noticed: repr for all
     assert float_cells(values).to_pylist() == expected
     csv_write._arrow_writes_repr.cache_clear()
+
+
+def test_quantile_ranks_are_the_same_bits_as_interpolating_in_input_order():
+    from tabnet_cli.prep.scaling import fit_quantiles, normal_scores, quantile_normal
+
+    def in_input_order(values, quantiles):  # the formula before sorting
+        points, scores = np.asarray(quantiles), normal_scores(len(quantiles))
+        up = np.interp(values, points, scores)
+        down = -np.interp(-values, -points[::-1], -scores[::-1])
+        return 0.5 * (up + down)
+
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        train = rng.standard_normal(3000) * 10.0 ** rng.uniform(-3, 3)
+        if trial % 3 == 1:  # a mostly-zero column: repeated quantiles
+            train = np.where(rng.random(3000) < 0.7, 0.0, train)
+        if trial % 3 == 2:
+            train = rng.integers(0, 5, 3000).astype(float)
+        quantiles = fit_quantiles(train)
+        values = np.concatenate(
+            [rng.choice(train, 500), rng.standard_normal(500) * 50, quantiles, [-0.0, 1e300]]
+        )
+        ours, theirs = quantile_normal(values, quantiles), in_input_order(values, quantiles)
+        assert np.array_equal(ours.view(np.uint64), theirs.view(np.uint64))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 4099])
+def test_periodic_embedding_is_the_same_bits_as_whole_array_operations(rows):
+    from tabnet_cli.nn.numpy_forward import PeriodicNumpy
+
+    rng = np.random.default_rng(rows)
+    width, k, dims = 5, 16, 4
+    weights = {
+        "0.frequency": rng.standard_normal((width, k)).astype(np.float32),
+        "0.phase": rng.uniform(-1, 1, (width, k)).astype(np.float32),
+        "0.weight": rng.uniform(-0.25, 0.25, (width, k, dims - 1)).astype(np.float32),
+        "0.bias": rng.uniform(-0.25, 0.25, (width, dims - 1)).astype(np.float32),
+    }
+    layer = PeriodicNumpy(weights, "0")
+    for scale in (1.0, 30.0, 1e5):
+        x = (rng.standard_normal((rows, width)) * scale).astype(np.float32)
+        angle = x[:, :, None] * layer.frequency + layer.phase  # the formula before
+        waves = np.cos(np.float32(2 * np.pi) * angle)
+        mixed = np.matmul(waves.transpose(1, 0, 2), layer.weight).transpose(1, 0, 2)
+        mixed += layer.bias
+        before = np.concatenate([x[:, :, None], mixed], axis=2).reshape(rows, -1)
+        assert np.array_equal(layer(x).view(np.uint32), before.view(np.uint32))
