@@ -54,8 +54,10 @@ def read_ahead(items: Iterator[T], depth: int = DEPTH) -> Iterator[Iterator[T]]:
             _put(waiting, _Raised(exc), stop)
         finally:
             close = getattr(items, "close", None)
-            if close is not None:
-                close()
+            # (a failure while closing would be a traceback on this thread, not a line)
+            with suppress(Exception):
+                if close is not None:
+                    close()
 
     thread = threading.Thread(target=produce, name="tabnet-read-ahead", daemon=True)
     thread.start()
