@@ -150,7 +150,7 @@ def stages(run: str, data: str) -> dict[str, float]:
     from tabnet_cli.io.datasets import iter_source
     from tabnet_cli.run.run_dir import load_run
     from tabnet_cli.score.inference import model_outputs
-    from tabnet_cli.score.predicting import PredictOptions, write_chunk
+    from tabnet_cli.score.predicting import PredictOptions, kept_columns, write_chunk
 
     loaded, sink, options = load_run(run), io.StringIO(), PredictOptions()
     times = dict.fromkeys(["read", "transform", "forward", "write"], 0.0)
@@ -167,7 +167,7 @@ def stages(run: str, data: str) -> dict[str, float]:
         transformed = clock()
         raw = model_outputs(loaded, x)
         scored = clock()
-        write_chunk(loaded, chunk, raw, options, sink, header)
+        write_chunk(loaded, kept_columns(chunk, options), raw, options, sink, header)
         for stage, seconds in zip(
             ["transform", "forward", "write"],
             [transformed - read, scored - transformed, clock() - scored],

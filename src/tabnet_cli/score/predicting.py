@@ -72,27 +72,32 @@ def predict_to(
             refuse_non_finite(raw, rows, name)
             if rows == 0:
                 _check_keep(chunk, options, source)
-            writer.submit(partial(write_chunk, run, chunk, raw, options, stream, rows == 0))
+            kept = kept_columns(chunk, options)  # the writer holds these, not the chunk
+            writer.submit(partial(write_chunk, run, kept, raw, options, stream, rows == 0))
             rows += len(chunk)
     return rows, report
 
 
+def kept_columns(chunk: pd.DataFrame, options: PredictOptions) -> pd.DataFrame:
+    """The input columns copied next to the predictions (none by default)."""
+    return chunk if options.keep_all else chunk[list(dict.fromkeys(options.keep))]
+
+
 def write_chunk(
     run: LoadedRun,
-    chunk: pd.DataFrame,
+    kept: pd.DataFrame,
     raw: np.ndarray,
     options: PredictOptions,
     stream: TextIO,
     header: bool,
 ) -> None:
-    """Writes one chunk's rows: kept input columns, the prediction, the probabilities."""
+    """Writes one chunk's rows: the kept input columns, the prediction, the probabilities."""
     import pandas as pd  # pandas loads on first use, not with this module
 
     outputs = {run.target_name: run.target.decode(raw)}
     if options.proba:
         names = probability_columns(run.target.classes_, run.target_name)
         outputs.update(zip(names, run.target.probabilities(raw).T, strict=True))
-    kept = chunk if options.keep_all else chunk[list(dict.fromkeys(options.keep))]
     kept = kept.rename(columns=input_names(list(kept.columns), list(outputs)))
     frame = pd.concat([kept.reset_index(drop=True), pd.DataFrame(outputs)], axis=1)
     write_csv(frame, stream, header)
