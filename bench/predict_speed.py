@@ -32,7 +32,8 @@ MODELS = {"plain 256,256": ["--recipe", "plain", "--layers", "256,256"], "defaul
 LAUNCHER = """
 import resource, subprocess, sys
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 sys.exit(code)
 """
 
@@ -85,8 +86,9 @@ def baseline_source(commit: str) -> Path:
     return folder / "src"
 
 
-def measured(command: list[str], src: Path = REPO / "src") -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a command importing tabnet from ``src``."""
+def measured(command: list[str], src: Path = REPO / "src") -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system, every thread) of a
+    command importing tabnet from ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     env.pop("OPENBLAS_THREAD_TIMEOUT", None)  # each version's own default
     started = time.perf_counter()
@@ -96,12 +98,14 @@ def measured(command: list[str], src: Path = REPO / "src") -> tuple[float, float
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"failed: {command}\n{done.stderr}")
-    return seconds, int(done.stdout.split()[-1]) / 1024
+    peak, cpu = done.stdout.split()[-2:]
+    return seconds, int(peak) / 1024, float(cpu)
 
 
 def predicting(runs, paths, sources: dict[str, Path], repeats: int) -> dict:
-    """Best wall seconds and largest peak RSS per (model, file, version), the versions
-    taking turns; and whether each pair of outputs is the same bytes."""
+    """Best wall seconds, largest peak RSS and least CPU seconds per (model, file,
+    version), the versions taking turns; and whether each pair of outputs is the same
+    bytes."""
     results: dict = {}
     for _ in range(repeats):
         for model, run in runs.items():
@@ -109,9 +113,13 @@ def predicting(runs, paths, sources: dict[str, Path], repeats: int) -> dict:
                 for version, src in sources.items():
                     output = OUT / f"predictions-{model.split()[0]}-{kind}-{version}.csv"
                     command = [sys.executable, "-m", "tabnet_cli", "predict", str(run), str(data)]
-                    seconds, mib = measured([*command, "--output", str(output)], src)
-                    best = results.get((model, kind, version), (float("inf"), 0.0))
-                    results[model, kind, version] = (min(best[0], seconds), max(best[1], mib))
+                    seconds, mib, cpu = measured([*command, "--output", str(output)], src)
+                    best = results.get((model, kind, version), (float("inf"), 0.0, float("inf")))
+                    results[model, kind, version] = (
+                        min(best[0], seconds),
+                        max(best[1], mib),
+                        min(best[2], cpu),
+                    )
     for model in runs:
         for kind in paths:
             pair = [OUT / f"predictions-{model.split()[0]}-{kind}-{v}.csv" for v in sources]
