@@ -17,7 +17,7 @@ from tabnet_cli.io import chunks as table_stream
 from tabnet_cli.io import csv_blocks, csv_parse
 from tabnet_cli.io.csv_write import write_csv
 from tabnet_cli.io.tables import iter_table, read_table
-from tabnet_cli.score import inference
+from tabnet_cli.score import predicting
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_predict_output_is_byte_for_byte_the_old_one(
     def old_writer(frame, stream, header):
         frame.to_csv(stream, header=header, index=False, lineterminator="\n")
 
-    monkeypatch.setattr(inference, "write_csv", old_writer)
+    monkeypatch.setattr(predicting, "write_csv", old_writer)
     monkeypatch.setattr(table_stream, "arrow_setup", lambda form, options: None)  # pandas
     old = cli.line(f"predict {trained_binary} {binary_csv} {options}")
     assert new.stdout == old.stdout
@@ -156,7 +156,7 @@ def test_predict_regression_output_is_byte_for_byte_the_old_one(cli, tmp_path, m
     run = cli.train(SAMPLE_DATA / "diabetes.csv", "progression", tmp_path / "run", "--epochs 2")
     new = cli("predict", run, SAMPLE_DATA / "diabetes.csv", "--keep-all")
     monkeypatch.setattr(
-        inference,
+        predicting,
         "write_csv",
         lambda f, s, header: f.to_csv(s, header=header, index=False, lineterminator="\n"),
     )

@@ -65,13 +65,24 @@ class PeriodicNumpy:
         self.bias = weights[f"{index}.bias"]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        angle = x[:, :, None] * self.frequency + self.phase
-        waves = np.cos(np.float32(2 * np.pi) * angle)
+        # cos(2 pi (f x + p)) input by input, in place in one array laid out as the
+        # product reads it: the same float32 operations as on whole (rows, inputs, k)
+        # arrays, without four of them (168 MB each at 65536 rows x 40 inputs x 16)
+        rows, width = x.shape
+        waves = np.empty((width, rows, self.frequency.shape[1]), dtype=np.float32)
+        for f, wave in enumerate(waves):
+            np.multiply(x[:, f, None], self.frequency[f], out=wave)
+            wave += self.phase[f]
+            wave *= np.float32(2 * np.pi)
+            np.cos(wave, out=wave)
         # per input f: (rows, k) @ (k, d), as one batched product over the inputs
-        mixed = np.matmul(waves.transpose(1, 0, 2), self.weight).transpose(1, 0, 2)
-        mixed += self.bias
-        out = np.concatenate([x[:, :, None], mixed], axis=2)
-        return out.reshape(len(x), -1).astype(np.float32, copy=False)
+        mixed = np.matmul(waves, self.weight)
+        del waves
+        out = np.empty((rows, width, mixed.shape[2] + 1), dtype=np.float32)
+        out[:, :, 0] = x
+        out[:, :, 1:] = mixed.transpose(1, 0, 2)
+        out[:, :, 1:] += self.bias
+        return out.reshape(rows, -1)
 
 
 class NumpyMLP:

@@ -1,19 +1,20 @@
-"""Inference from a saved run: streamed predictions and evaluation on new data.
+"""Inference from a saved run: the model's outputs on new data, and evaluation.
 
 Input is read in chunks, transformed with the saved preprocessing (never refitted) and
-fed to the model chunk by chunk, so memory stays bounded whatever the file size.
+fed to the model chunk by chunk, so memory stays bounded whatever the file size; the next
+chunks are read on a thread meanwhile. ``predict`` itself is :mod:`tabnet_cli.score.predicting`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tabnet_cli.errors import DataError
-from tabnet_cli.io.csv_write import write_csv
+from tabnet_cli.io.background import read_ahead
 from tabnet_cli.io.datasets import iter_source
 from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import require_columns
@@ -27,24 +28,35 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_ROWS = 65536
 
 
-def scored_chunks(
+def prepared_chunks(
     run: LoadedRun, source: str, chunk_rows: int, report: TransformReport
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-    """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
-    preprocessing had to paper over (unseen categories, missing values)."""
+    """(input chunk, model input) pairs: the chunks read and preprocessed, not yet
+    scored; ``report`` collects what the preprocessing had to paper over."""
     name = display_name(source)
     options = run.manifest.data_config.read_options()
-    rows = 0
     for index, chunk in enumerate(iter_source(source, chunk_rows, options)):
         if index == 0:
             require_columns(chunk, run.features.input_columns, "feature", name)
         x, chunk_report = run.features.transform(chunk)
         report.unseen.update(chunk_report.unseen)
         report.missing.update(chunk_report.missing)
-        raw = model_outputs(run, x)
-        refuse_non_finite(raw, rows, name)
-        rows += len(chunk)
-        yield chunk, raw
+        yield chunk, x
+
+
+def scored_chunks(
+    run: LoadedRun, source: str, chunk_rows: int, report: TransformReport
+) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """Yields (input chunk, raw model outputs) pairs; ``report`` collects what the
+    preprocessing had to paper over (unseen categories, missing values). The next chunks
+    are read and preprocessed on a thread while the model runs on this one."""
+    name, rows = display_name(source), 0
+    with read_ahead(prepared_chunks(run, source, chunk_rows, report)) as chunks:
+        for chunk, x in chunks:
+            raw = model_outputs(run, x)
+            refuse_non_finite(raw, rows, name)
+            rows += len(chunk)
+            yield chunk, raw
 
 
 def model_outputs(run: LoadedRun, x: np.ndarray) -> np.ndarray:
@@ -83,49 +95,6 @@ def refuse_non_finite(raw: np.ndarray, offset: int, name: str) -> None:
         )
 
 
-@dataclass
-class PredictOptions:
-    """What ``predict`` writes besides the prediction column."""
-
-    proba: bool = False
-    keep: tuple[str, ...] = ()
-    keep_all: bool = False
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-
-
-def predict_to(
-    run: LoadedRun, source: str, stream: TextIO, options: PredictOptions
-) -> tuple[int, TransformReport]:
-    """Writes a CSV with a header: kept input columns, the prediction (named after the
-    target, in original units or labels), then one probability column per class with
-    ``proba``. Returns the number of rows written and the transform report.
-
-    Example:
-        >>> import io
-        >>> run = load_run("runs/diabetes")  # doctest: +SKIP
-        >>> rows, _ = predict_to(run, "new.csv", io.StringIO(), PredictOptions())  # doctest: +SKIP
-    """
-    import pandas as pd  # pandas loads on first use, not with this module
-
-    if options.proba and run.task == "regression":
-        raise DataError("--proba needs a classification model; this run is a regression")
-    report = TransformReport()
-    rows = 0
-    for chunk, raw in scored_chunks(run, source, options.chunk_rows, report):
-        if rows == 0:
-            _check_keep(chunk, options, source)
-        outputs = {run.target_name: run.target.decode(raw)}
-        if options.proba:
-            names = probability_columns(run.target.classes_, run.target_name)
-            outputs.update(zip(names, run.target.probabilities(raw).T, strict=True))
-        kept = chunk if options.keep_all else chunk[list(dict.fromkeys(options.keep))]
-        kept = kept.rename(columns=input_names(list(kept.columns), list(outputs)))
-        frame = pd.concat([kept.reset_index(drop=True), pd.DataFrame(outputs)], axis=1)
-        write_csv(frame, stream, header=rows == 0)
-        rows += len(frame)
-    return rows, report
-
-
 def input_names(kept: list[str], outputs: list[str]) -> dict[str, str]:
     """New names for kept input columns named like an output: ``y_input``, or
     ``y_input_2``... when the input already has a ``y_input`` (every header unique).
@@ -157,11 +126,6 @@ def probability_columns(classes, target: str) -> list[str]:
     """
     names = [str(label) for label in classes]
     return [f"proba_{n}" for n in names] if target in names else names
-
-
-def _check_keep(chunk: pd.DataFrame, options: PredictOptions, source: str) -> None:
-    if options.keep:
-        require_columns(chunk, list(options.keep), "--keep", display_name(source))
 
 
 @dataclass
