@@ -1,17 +1,16 @@
 """Recipe comparison: `tabnet train` with several option sets against a reference model
-(HistGradientBoosting unless `--reference` names another of bench/contenders.py, e.g.
-catboost) on the quality suite's tables (bench/datasets.py), on the same fixed held-out split.
+(HistGradientBoosting, or `--reference catboost`...) on the quality suite's tables
+(bench/datasets.py), on the same fixed held-out split.
 
 Usage:
-  python bench/compare_recipes.py [NAME ...] [--seeds 0 1 2] [--reference catboost] \
-      --variant plain="--recipe plain" --variant auto=""
+  python bench/compare_recipes.py [NAME ...] [--seeds 0 1 2] --variant plain="--recipe plain" \
+      --variant auto="" [--reference catboost]
 
 Prints one JSON line per table and seed (test AUC / accuracy / R2 of the reference and of
-each variant, and their fit / wall times), then, per variant, every table's mean over the
-seeds and the mean and worst gap to the reference. Installs:
-pip install -e ".[bench]". Tables are cached in bench/out/compare/, and the references'
-scores and fit times in bench/out/compare/references.json (a reference is fitted once per
-table and seed; delete the file to refit them).
+each variant, and the wall times: the reference's fit, each variant's whole `tabnet train`
+command), then, per variant, every table's mean over the seeds and the mean and worst gap
+to the reference, with the variant's time over the reference's. Installs:
+pip install -e ".[bench]". Tables are cached in bench/out/compare/.
 """
 
 from __future__ import annotations
@@ -41,32 +40,21 @@ def main() -> None:
         for t in datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
         if (t.name in args.names) or (not args.names and t.name != "diamonds")
     ]
-    ref = args.reference
-    rows = [run_table(table, variants, seed, ref) for table in tables for seed in args.seeds]
+    reference = args.reference
+    rows = [
+        run_table(table, variants, seed, reference) for table in tables for seed in args.seeds
+    ]
     frame = pd.DataFrame(rows).groupby("table", sort=False).mean(numeric_only=True)
     frame = frame.reset_index()
     print(frame.round(4).to_string(index=False))
     for label in variants:
-        gap = frame[label] - frame[ref]
+        gap = frame[label] - frame[reference]
         worst = frame.table[gap.idxmin()]
-        ratio = (frame[label + "_s"] / frame[ref + "_s"]).max()
-        print(
-            f"{label}: mean gap to {ref} {gap.mean():+.4f}, worst {gap.min():+.4f} ({worst}), "
-            f"time {frame[label + '_s'].sum():.0f} s (reference fits "
-            f"{frame[ref + '_s'].sum():.0f} s; worst ratio {ratio:.1f}x)"
-        )
-
-
-def reference_score(table, reference: str, seed: int, train, test) -> tuple[float, float]:
-    """The reference's test score and fit seconds, fitted once per table and seed (cached)."""
-    cache = OUT / "references.json"
-    known = json.loads(cache.read_text()) if cache.exists() else {}
-    key = f"{table.name}|{reference}|{seed}"
-    if key not in known:
-        result = contenders.run_sklearn(reference, table.task, table.target, train, test, seed)
-        known[key] = [result.score, round(result.fit_s, 2)]
-        cache.write_text(json.dumps(known, indent=1, sort_keys=True))
-    return tuple(known[key])
+        ratio = frame[label + "_s"] / frame[reference + "_s"]
+        print(f"{label}: mean gap to {reference} {gap.mean():+.4f}, worst {gap.min():+.4f} "
+              f"({worst}), time {frame[label + '_s'].sum():.0f} s, time / {reference}'s: "
+              f"median {ratio.median():.1f}x, worst {ratio.max():.1f}x "
+              f"({frame.table[ratio.idxmax()]})")
 
 
 def run_table(table, variants: dict[str, str], seed: int, reference: str = "hgb") -> dict:
@@ -78,7 +66,8 @@ def run_table(table, variants: dict[str, str], seed: int, reference: str = "hgb"
         test.to_csv(test_path, index=False)
     train, test = pd.read_csv(train_path), pd.read_csv(test_path)
     line = {"table": table.name, "task": table.task, "seed": seed}
-    line[reference], line[reference + "_s"] = reference_score(table, reference, seed, train, test)
+    fitted = contenders.run_sklearn(reference, table.task, table.target, train, test, seed)
+    line[reference], line[reference + "_s"] = fitted.score, round(fitted.fit_s, 2)
     for label, extra in variants.items():
         run_dir = OUT / "runs" / f"{table.name}-{label}-{seed}"
         result = contenders.run_tabnet(

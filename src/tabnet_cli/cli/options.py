@@ -221,6 +221,15 @@ FeatureScaleOpt = Annotated[
 ]
 ZeroInitLast = Annotated[bool, _flag("Start the output layer at zero.", MODEL)]
 Embedding = _choice(EMBEDDINGS, "Input embedding: periodic (learned cosines per input).", MODEL)
+Submodels = Annotated[
+    int,
+    _option(
+        "K networks trained at once as one (TabM: shared weights, own scalings and outputs); "
+        "predictions are their mean.",
+        MODEL,
+        "K",
+    ),
+]
 Loss = _choice(LOSSES, "auto: from the task and the recipe (see docs/recipes.md).", FIT)
 HuberDelta = Annotated[
     float, _option("Huber loss threshold, in scaled target units.", FIT, "DELTA")

@@ -32,6 +32,7 @@ def _model_options(
     feature_scale: opts.FeatureScaleOpt = ArchConfig.feature_scale,
     zero_init_last: opts.ZeroInitLast = ArchConfig.zero_init_last,
     embedding: opts.Embedding = ArchConfig.embedding,
+    submodels: opts.Submodels = ArchConfig.submodels,
 ) -> None:
     """The network's options (a template: ``train`` takes its parameters)."""
 

@@ -13,7 +13,8 @@ stored categories, anything else going to the "other" slot (a missing value goes
 periodic embeddings, per-input scale, Dense layers with batch normalisation folded into
 them, every activation of ``config.py``; dropout is off at inference. A bagged ensemble
 (``--folds K``) runs its K networks and averages their probabilities (classification) or
-values (regression), as ``predict`` does.
+values (regression), as ``predict`` does; so does a network of K submodels
+(``--submodels K``), over its submodels.
 
 Outputs: ``prediction`` [N] (``double`` in the target's units for a regression; for a
 classifier the class label as ``string``, as ``predict`` writes it) and, for classifiers,
@@ -230,7 +231,7 @@ def _raw_outputs(graph: Graph, run: LoadedRun, x: str) -> str:
 
     weights = _weights(run)
     if run.manifest.ensemble is None:
-        return network(graph, run.manifest.model, x, weights)
+        return _one_network(graph, run, x, weights)
     members = range(1, run.manifest.ensemble.members + 1)
     outputs = []
     for i in members:
@@ -239,9 +240,20 @@ def _raw_outputs(graph: Graph, run: LoadedRun, x: str) -> str:
             for k, v in weights.items()
             if k.startswith(member_prefix(i))
         }
-        out = graph.op("Cast", network(graph, run.manifest.model, x, mine), to=_DOUBLE)
+        out = graph.op("Cast", _one_network(graph, run, x, mine), to=_DOUBLE)
         outputs.append(graph.op("Unsqueeze", out, graph.const([0], np.int64)))
     return _combine(graph, run.task, graph.op("Concat", *outputs, axis=0), len(members))
+
+
+def _one_network(graph: Graph, run: LoadedRun, x: str, weights: dict[str, np.ndarray]) -> str:
+    """One network's raw outputs [N, n_outputs]: its K submodels' combined (in float64)
+    when it has several, as ``ensemble.SubmodelMean`` does."""
+    out = network(graph, run.manifest.model, x, weights)
+    submodels = run.manifest.model.arch.submodels
+    if submodels == 1:
+        return out
+    by_submodel = graph.op("Cast", graph.op("Transpose", out, perm=[1, 0, 2]), to=_DOUBLE)
+    return _combine(graph, run.task, by_submodel, submodels)
 
 
 def _combine(graph: Graph, task: str, stacked: str, count: int) -> str:

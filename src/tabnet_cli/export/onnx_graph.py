@@ -1,5 +1,6 @@
 """The network of a layer plan as ONNX nodes: Dense layers (with batch normalisation folded
-into them), the per-input scale, periodic embeddings and every activation of ``config.py``,
+into them; K submodels' layers too), the per-input scale, periodic embeddings and every
+activation of ``config.py``,
 computing what ``forward.NumpyMLP`` computes. ``onnx_export`` adds the preprocessing and
 the outputs around it."""
 
@@ -44,30 +45,71 @@ class Graph:
         return output
 
 
+# the tensors of each kind of Dense layer (model.tensor_shapes)
+DENSE_TENSORS = {
+    "linear": ("weight", "bias"),
+    "batch_linear": ("weight", "r", "s", "bias"),
+    "submodel_linear": ("weight", "bias"),
+}
+
+
 def network(graph: Graph, model: ModelConfig, x: str, weights: dict[str, np.ndarray]) -> str:
-    """The layer plan on float32 inputs; returns the raw outputs [N, n_outputs]."""
-    plan = layer_plan(model)
-    out, pending = x, None  # pending: (weight, bias) of a Dense not yet emitted
-    for index, kind, details in plan:
+    """The layer plan on float32 inputs; returns the raw outputs [N, n_outputs], or
+    [N, K, n_outputs] for K submodels."""
+    out, pending, split = x, None, False  # pending: a Dense layer not yet emitted
+    for index, kind, details in layer_plan(model):
         if kind != "batchnorm" and pending is not None:
-            out, pending = dense(graph, out, *pending), None
-        if kind == "linear":
-            w, b = weights[f"{index}.weight"], weights[f"{index}.bias"]
-            pending = (w.astype(np.float64), b.astype(np.float64))
+            out = dense(graph, out, pending, split)
+            split, pending = split or pending[0] != "linear", None
+        if kind in DENSE_TENSORS:
+            tensors = {n: weights[f"{index}.{n}"].astype(np.float64) for n in DENSE_TENSORS[kind]}
+            pending = (kind, tensors)
         elif kind == "batchnorm":  # folded into the Dense before it
             scale = weights[f"{index}.weight"] / np.sqrt(
                 weights[f"{index}.running_var"].astype(np.float64) + BATCHNORM_EPS
             )
             shift = weights[f"{index}.bias"] - weights[f"{index}.running_mean"] * scale
-            w, b = pending
-            pending = (w * scale[:, None], b * scale + shift)
+            pending = fold(pending, scale, shift)
         elif kind == "scale":
             out = graph.op("Mul", out, graph.const(weights[f"{index}.weight"]))
         elif kind == "periodic":
             out = periodic(graph, out, weights, index)
         elif kind == "activation":
             out = activation(graph, details["name"], out)
-    return dense(graph, out, *pending)
+    return dense(graph, out, pending, split)
+
+
+def fold(pending, scale: np.ndarray, shift: np.ndarray):
+    """A Dense layer followed by batch normalisation ``y * scale + shift``, as one Dense."""
+    kind, tensors = pending
+    tensors = dict(tensors, bias=tensors["bias"] * scale + shift)
+    if kind == "batch_linear":  # the output scaling of each submodel takes it
+        tensors["s"] = tensors["s"] * scale
+    else:  # each output's row of weights ([out, in], or [K, out, in])
+        tensors["weight"] = tensors["weight"] * scale[:, None]
+    return kind, tensors
+
+
+def dense(graph: Graph, x: str, pending, split: bool) -> str:
+    """A Dense layer (``linear``), K sharing their weights (``batch_linear``) or one per
+    submodel (``submodel_linear``), as ``numpy_forward`` computes them; ``split``: ``x``
+    is already [N, K, width]."""
+    kind, tensors = pending
+    weight, bias = tensors["weight"], tensors["bias"]
+    if kind == "linear":
+        product = graph.op("MatMul", x, graph.const(weight.T, hint="weight"))
+        return graph.op("Add", product, graph.const(bias, hint="bias"))
+    if not split:  # [N, width] -> [N, 1, width]: the same row for every submodel
+        x = graph.op("Unsqueeze", x, graph.const([1], np.int64))
+    if kind == "batch_linear":
+        scaled = graph.op("Mul", x, graph.const(tensors["r"], hint="r"))
+        product = graph.op("MatMul", scaled, graph.const(weight.T, hint="weight"))
+        product = graph.op("Mul", product, graph.const(tensors["s"], hint="s"))
+        return graph.op("Add", product, graph.const(bias, hint="bias"))
+    by_submodel = graph.op("Transpose", x, perm=[1, 0, 2])  # [K or 1, N, in] @ [K, in, out]
+    weights = graph.const(weight.transpose(0, 2, 1), hint="weight")
+    product = graph.op("Transpose", graph.op("MatMul", by_submodel, weights), perm=[1, 0, 2])
+    return graph.op("Add", product, graph.const(bias, hint="bias"))
 
 
 def periodic(graph: Graph, x: str, weights: dict[str, np.ndarray], index: str) -> str:
@@ -85,11 +127,6 @@ def periodic(graph: Graph, x: str, weights: dict[str, np.ndarray], index: str) -
     joined = graph.op("Concat", column, mixed, axis=2)
     dims = weights[f"{index}.weight"].shape[2] + 1
     return graph.op("Reshape", joined, graph.const([-1, width * dims], np.int64))
-
-
-def dense(graph: Graph, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
-    product = graph.op("MatMul", x, graph.const(weight.T, hint="weight"))
-    return graph.op("Add", product, graph.const(bias, hint="bias"))
 
 
 def activation(graph: Graph, name: str, x: str) -> str:

@@ -21,8 +21,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tabnet_cli.fit.batches import Batches
 from tabnet_cli.fit.callbacks import Callback, EarlyStopping, History, Logs
 from tabnet_cli.fit.epoch_metrics import EpochMetrics, Reduce
-from tabnet_cli.fit.losses import make_loss
+from tabnet_cli.fit.losses import make_loss, submodel_loss
 from tabnet_cli.fit.optim import make_optimizer, scheduled_lr, set_lr
+from tabnet_cli.nn.submodels import submodel_mean
 from tabnet_cli.settings.config import TrainConfig
 
 
@@ -39,8 +40,10 @@ class FitResult:
 
 
 def batch_outputs(model: nn.Module, x: torch.Tensor, task: str) -> torch.Tensor:
+    """The model's raw outputs: [rows] ([rows, classes] for multiclass), or [rows, K]
+    ([rows, K, classes]) for a network of K submodels."""
     out = model(x)
-    return out.squeeze(1) if task != "multiclass" else out
+    return out.squeeze(-1) if task != "multiclass" else out
 
 
 @dataclass
@@ -60,6 +63,9 @@ class Job:
     reduce: Reduce | None = None
     averaged: AveragedModel | None = None  # the weights' moving average (``--ema``)
     steps_done: int = 0
+    # K > 1: the model's outputs are K submodels' ([rows, K, ...], --submodels): the loss is
+    # the mean of theirs, the metrics and validation are of their mean prediction
+    submodels: int = 1
 
     @property
     def evaluated(self) -> nn.Module:
@@ -73,16 +79,24 @@ class Job:
         but the course's binary histories keep Keras' columns)."""
         return self.config.monitor.endswith("auc")
 
+    def predictions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """One output per row: the submodels' mean prediction when there are several."""
+        return outputs if self.submodels == 1 else submodel_mean(outputs.detach(), self.task)
+
     def step(self, x: torch.Tensor, y: torch.Tensor):
-        """One optimizer step on a batch; returns its outputs and loss."""
+        """One optimizer step on a batch; returns its outputs and loss (for submodels, their
+        mean prediction and the mean of their losses)."""
         output = batch_outputs(self.model, x, self.task)
-        loss = self.loss_fn(output, y)
+        if self.submodels == 1:
+            loss = self.loss_fn(output, y)
+        else:
+            loss = submodel_loss(self.loss_fn, output, y)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         if self.averaged is not None:
             self.averaged.update_parameters(self.model)
-        return output, loss
+        return self.predictions(output), loss
 
     def epoch_rates(self, steps: int) -> list[float] | None:
         """The learning rates of an epoch's ``steps`` optimizer steps (warm-up, cosine),
@@ -113,12 +127,13 @@ class Job:
 
     @torch.inference_mode()
     def validate(self) -> Logs:
-        """``val_`` loss and metrics in eval mode (dropout off, BN frozen)."""
+        """``val_`` loss and metrics in eval mode (dropout off, BN frozen), of the
+        prediction (the submodels' mean: what early stopping should judge)."""
         model = self.evaluated
         model.eval()
         metrics = EpochMetrics(self.task, self.data.metric_rows, self.loss_fn, auc=self.with_auc)
         for x, y in self.data.valid_batches():
-            metrics.add(batch_outputs(model, x, self.task), y)
+            metrics.add(self.predictions(batch_outputs(model, x, self.task)), y)
         return metrics.logs("val_", self.spread, self.reduce)
 
     def epoch(self) -> Logs:
@@ -138,9 +153,10 @@ def fit(
     clock: Callable[[], float] | None = None,
     reduce: Reduce | None = None,
     class_weights: Sequence[float] | None = None,
+    submodels: int = 1,
 ) -> FitResult:
     """Trains ``model`` in place on the batches of ``data``; returns the history and how
-    training ended.
+    training ended. ``submodels``: K > 1 when ``model`` is K submodels (see ``Job``).
 
     ``target_spread`` converts regression metrics (mae, mse) to original units; ``loss``
     stays in model units, as in Keras. ``class_weights``: one per class, in the loss.
@@ -174,6 +190,7 @@ def fit(
         [c for c in everyone if type(c).on_batch_end is not Callback.on_batch_end],
         reduce,
         averaged,
+        submodels=submodels,
     )
     result, started = FitResult(history, stopper), clock()
     steps = math.ceil(data.train_rows / config.batch_size)

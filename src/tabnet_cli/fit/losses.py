@@ -52,3 +52,18 @@ def make_loss(config: TrainConfig, task: str, weights: torch.Tensor | None = Non
     return {"mae": nn.L1Loss, "mse": nn.MSELoss}.get(
         loss, lambda: nn.HuberLoss(delta=huber_delta)
     )()
+
+
+def submodel_loss(loss_fn: nn.Module, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The mean over K submodels of each one's loss, for outputs [rows, K] (or [rows, K,
+    classes]): every submodel is trained as a network of its own (TabM), not their mean
+    prediction. With one target per row, the loss over the K x rows outputs is that mean,
+    weighted losses included (each submodel's rows carry the same weights).
+
+    Example:
+        >>> loss = submodel_loss(nn.MSELoss(), torch.tensor([[1.0, 3.0]]), torch.tensor([0.0]))
+        >>> loss.item()  # (1 + 9) / 2
+        5.0
+    """
+    submodels = output.shape[1]
+    return loss_fn(output.flatten(0, 1), target.repeat_interleave(submodels))

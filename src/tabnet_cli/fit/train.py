@@ -21,7 +21,7 @@ from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.devices import select_device
 from tabnet_cli.fit.loop import FitResult, fit
 from tabnet_cli.fit.streamed_batches import StreamedRows
-from tabnet_cli.nn.model import build_mlp, weight_count
+from tabnet_cli.nn.model import build_mlp, row_work, weight_count
 from tabnet_cli.prep.class_weights import class_weights
 from tabnet_cli.prep.types import Prepared
 from tabnet_cli.settings.config import ArchConfig, ModelConfig, TrainConfig
@@ -117,6 +117,7 @@ def train(
         callbacks=list(callbacks),
         reduce=reduce,
         class_weights=None if weights is None else weights.tolist(),
+        submodels=arch.submodels,
     )
     result.extra["threads"] = config.threads
     _refuse_no_epoch(result)
@@ -188,7 +189,7 @@ def _set_threads(model_config: ModelConfig, config: TrainConfig, device: torch.d
 
     if device.type != "cpu":
         return 0
-    threads = choose_threads(config.batch_size * weight_count(model_config), config.threads)
+    threads = choose_threads(config.batch_size * row_work(model_config), config.threads)
     torch.set_num_threads(threads)
     return threads
 

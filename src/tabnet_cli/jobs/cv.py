@@ -19,7 +19,7 @@ from tabnet_cli.errors import TabnetError
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
 from tabnet_cli.jobs.train import refuse_streaming
-from tabnet_cli.nn.numpy_forward import NumpyMLP
+from tabnet_cli.nn.ensemble import numpy_network
 from tabnet_cli.prep.prepare import prepare, read_source
 from tabnet_cli.prep.types import Split, Table
 from tabnet_cli.run.run_dir import LoadedRun
@@ -149,7 +149,7 @@ def fold_metrics(
     computed by the NumPy forward pass that a saved run uses."""
 
     weights = {k: v.detach().cpu().numpy() for k, v in fitted.model.state_dict().items()}
-    model = NumpyMLP(fitted.model_config, weights)
+    model = numpy_network(fitted.model_config, weights, prepared.task)
     manifest = build_manifest(prepared, fitted, config)
     run = LoadedRun(Path(table.name), manifest, model, prepared.features, prepared.targets)
     matrices = prepared.matrices

@@ -19,22 +19,34 @@ if TYPE_CHECKING:
 # periodic embedding of each input (RealMLP's PBLD): cos(2 pi (f x + p)) at 16 learned
 # frequencies, mixed into 3 features per input, next to the input itself
 PERIODIC_FREQUENCIES, PERIODIC_DIMS = 16, 4
+# the layers of K submodels (nn/submodels.py): hidden Dense layers sharing their weights,
+# and one output layer per submodel
+SUBMODEL_KINDS = ("batch_linear", "submodel_linear")
 
 
 def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     """(module index, kind, details) per layer: Dense -> [BatchNorm] -> activation ->
     [Dropout] per hidden layer, then a linear output. Indices name the saved tensors.
+    With ``submodels`` K > 1 (TabM), each hidden Dense is a ``batch_linear`` (one shared
+    weight matrix, per-submodel scalings and biases: BatchEnsemble) and the output a
+    ``submodel_linear`` (one output layer per submodel); the outputs are [rows, K, n].
 
     Example:
         >>> from tabnet_cli.settings.config import ArchConfig
         >>> arch = ArchConfig(layers=(4,), batchnorm=True)
         >>> [(i, kind) for i, kind, _ in layer_plan(ModelConfig(3, 1, arch))]
         [('0', 'linear'), ('1', 'batchnorm'), ('2', 'activation'), ('3', 'linear')]
+        >>> arch = ArchConfig(layers=(4,), submodels=8)
+        >>> [(kind, d.get("submodels")) for _, kind, d in layer_plan(ModelConfig(3, 1, arch))]
+        [('batch_linear', 8), ('activation', None), ('submodel_linear', 8)]
     """
     plan: list[tuple[str, str, dict]] = []
     width_in, arch = config.n_inputs, config.arch
+    hidden, output = ("linear", "linear") if arch.submodels == 1 else SUBMODEL_KINDS
 
     def add(kind: str, **details) -> None:
+        if kind in SUBMODEL_KINDS:
+            details["submodels"] = arch.submodels
         plan.append((str(len(plan)), kind, details))
 
     if arch.embedding == "periodic":
@@ -43,14 +55,14 @@ def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
     if arch.feature_scale:
         add("scale", width=width_in)
     for width in arch.layers:
-        add("linear", n_in=width_in, n_out=width)
+        add(hidden, n_in=width_in, n_out=width)
         if arch.batchnorm:
             add("batchnorm", width=width)
         add("activation", name=arch.activation)
         if arch.dropout > 0:
             add("dropout", rate=arch.dropout)
         width_in = width
-    add("linear", n_in=width_in, n_out=config.n_outputs)
+    add(output, n_in=width_in, n_out=config.n_outputs)
     return plan
 
 
@@ -64,9 +76,18 @@ def tensor_shapes(config: ModelConfig) -> dict[str, tuple[tuple[int, ...], str]]
     """
     shapes: dict[str, tuple[tuple[int, ...], str]] = {}
     for index, kind, details in layer_plan(config):
+        n_in, n_out, k = details.get("n_in"), details.get("n_out"), details.get("submodels")
         if kind == "linear":
-            shapes[f"{index}.weight"] = ((details["n_out"], details["n_in"]), "float32")
-            shapes[f"{index}.bias"] = ((details["n_out"],), "float32")
+            shapes[f"{index}.weight"] = ((n_out, n_in), "float32")
+            shapes[f"{index}.bias"] = ((n_out,), "float32")
+        elif kind == "batch_linear":  # (x * r) @ weight.T * s + bias, per submodel
+            shapes[f"{index}.weight"] = ((n_out, n_in), "float32")
+            shapes[f"{index}.r"] = ((k, n_in), "float32")
+            shapes[f"{index}.s"] = ((k, n_out), "float32")
+            shapes[f"{index}.bias"] = ((k, n_out), "float32")
+        elif kind == "submodel_linear":
+            shapes[f"{index}.weight"] = ((k, n_out, n_in), "float32")
+            shapes[f"{index}.bias"] = ((k, n_out), "float32")
         elif kind == "scale":
             shapes[f"{index}.weight"] = ((details["width"],), "float32")
         elif kind == "periodic":
@@ -95,6 +116,25 @@ def weight_count(config: ModelConfig) -> int:
     return sum(math.prod(shape) for shape, _ in tensor_shapes(config).values())
 
 
+def row_work(config: ModelConfig) -> int:
+    """About the multiply-adds of one row's forward pass: the weights, with the shared
+    matrices of ``batch_linear`` layers counted once per submodel (each submodel's rows go
+    through them).
+
+    Example:
+        >>> from tabnet_cli.settings.config import ArchConfig
+        >>> arch = ArchConfig(layers=(4,), submodels=2)
+        >>> weight_count(ModelConfig(3, 1, arch)), row_work(ModelConfig(3, 1, arch))
+        (44, 56)
+    """
+    shared = sum(
+        details["n_in"] * details["n_out"]
+        for _, kind, details in layer_plan(config)
+        if kind == "batch_linear"
+    )
+    return weight_count(config) + (config.arch.submodels - 1) * shared
+
+
 def build_mlp(config: ModelConfig) -> nn.Sequential:
     """The PyTorch modules of ``layer_plan``. The output is raw (logits for
     classification): the losses apply sigmoid/softmax themselves, which is numerically
@@ -114,7 +154,14 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
 
     # torch loads on first use, not with this module
     from tabnet_cli.nn.layers import ACTIVATION_MODULES, FeatureScale, PeriodicEmbedding
+    from tabnet_cli.nn.submodels import (  # torch loads on first use, not with this module
+        BatchLinear,
+        SubmodelBatchNorm,
+        SubmodelLinear,
+        init_submodels,
+    )
 
+    submodels = config.arch.submodels > 1
     modules: list[nn.Module] = []
     for _, kind, details in layer_plan(config):
         if kind == "linear":
@@ -122,6 +169,9 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
             nn.init.xavier_uniform_(linear.weight)
             nn.init.zeros_(linear.bias)
             modules.append(linear)
+        elif kind in SUBMODEL_KINDS:
+            layer = BatchLinear if kind == "batch_linear" else SubmodelLinear
+            modules.append(layer(details["n_in"], details["n_out"], details["submodels"]))
         elif kind == "scale":
             modules.append(FeatureScale(details["width"]))
         elif kind == "periodic":
@@ -129,11 +179,14 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
                 PeriodicEmbedding(details["width"], details["frequencies"], details["dims"])
             )
         elif kind == "batchnorm":
-            modules.append(nn.BatchNorm1d(details["width"]))
+            modules.append((SubmodelBatchNorm if submodels else nn.BatchNorm1d)(details["width"]))
         elif kind == "activation":
             modules.append(ACTIVATION_MODULES[details["name"]]())
         else:
             modules.append(nn.Dropout(details["rate"]))
+    if submodels:
+        chunk = PERIODIC_DIMS if config.arch.embedding == "periodic" else 1
+        init_submodels(modules, chunk)
     if config.arch.zero_init_last:
         nn.init.zeros_(modules[-1].weight)  # the first predictions are the bias: the mean
     return nn.Sequential(*modules)

@@ -85,9 +85,58 @@ class PeriodicNumpy:
         return out.reshape(rows, -1)
 
 
+class BatchLinearNumpy:
+    """``submodels.BatchLinear`` in NumPy: ``(x * r_k) @ weight.T * s_k + bias_k`` for
+    each submodel k, on [rows, K, n_in] (or [rows, n_in], the same for every submodel).
+
+    Example:
+        >>> w = {"0.weight": np.ones((1, 2), np.float32), "0.r": np.array([[1, 1], [1, -1]],
+        ...      np.float32), "0.s": np.full((2, 1), 2, np.float32),
+        ...      "0.bias": np.zeros((2, 1), np.float32)}
+        >>> BatchLinearNumpy(w, "0")(np.array([[3.0, 1.0]], np.float32)).tolist()
+        [[[8.0], [4.0]]]
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], index: str):
+        self.matrix = np.ascontiguousarray(weights[f"{index}.weight"].T)
+        self.r, self.s = weights[f"{index}.r"], weights[f"{index}.s"]
+        self.bias = weights[f"{index}.bias"]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        scaled = (x[:, None, :] if x.ndim == 2 else x) * self.r
+        rows, k, width = scaled.shape
+        # one product of K times the rows (not K small ones, nor a loop over the rows)
+        out = (scaled.reshape(rows * k, width) @ self.matrix).reshape(rows, k, -1)
+        out *= self.s
+        out += self.bias
+        return out
+
+
+class SubmodelLinearNumpy:
+    """``submodels.SubmodelLinear`` in NumPy: submodel k's rows times its own weights."""
+
+    def __init__(self, weights: dict[str, np.ndarray], index: str):
+        self.matrices = np.ascontiguousarray(weights[f"{index}.weight"].transpose(0, 2, 1))
+        self.bias = weights[f"{index}.bias"]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 2:  # no hidden layer: every submodel reads the row itself
+            x = np.broadcast_to(x[:, None, :], (len(x), len(self.matrices), x.shape[1]))
+        out = np.matmul(x.transpose(1, 0, 2), self.matrices)  # [K, rows, n_out]
+        return out.transpose(1, 0, 2) + self.bias
+
+
+LAYERS = {
+    "periodic": PeriodicNumpy,
+    "batch_linear": BatchLinearNumpy,
+    "submodel_linear": SubmodelLinearNumpy,
+}
+
+
 class NumpyMLP:
     """Runs a model config with its weights (name -> array) in evaluation mode: dropout
-    off, batch normalization with its running statistics.
+    off, batch normalization with its running statistics. The outputs are [rows, n], or
+    [rows, K, n] for K submodels (``ensemble.SubmodelMean`` averages them).
 
     Example:
         >>> from tabnet_cli.settings.config import ArchConfig
@@ -106,8 +155,8 @@ class NumpyMLP:
                 self.steps.append(("linear", matrix, weights[f"{index}.bias"]))
             elif kind == "scale":
                 self.steps.append(("multiply", weights[f"{index}.weight"], None))
-            elif kind == "periodic":
-                self.steps.append(("periodic", PeriodicNumpy(weights, index), None))
+            elif kind in LAYERS:
+                self.steps.append(("layer", LAYERS[kind](weights, index), None))
             elif kind == "batchnorm":
                 scale = weights[f"{index}.weight"] / np.sqrt(
                     weights[f"{index}.running_var"] + BATCHNORM_EPS
@@ -131,7 +180,7 @@ class NumpyMLP:
                     out = out + second
             elif kind == "multiply":
                 out = out * first
-            elif kind == "periodic":
+            elif kind == "layer":
                 out = first(out)
             elif first is _RELU and out is not x and out.dtype == np.float32:
                 np.maximum(out, 0, out=out)

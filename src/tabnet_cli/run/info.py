@@ -197,6 +197,8 @@ def _model(info: dict[str, Any]) -> str:
     hidden = ",".join(map(str, arch["layers"])) or "no hidden layer"
     extras = [f"dropout {arch['dropout']:g}"] if arch["dropout"] else []
     extras += ["batchnorm"] if arch["batchnorm"] else []
+    submodels = arch.get("submodels", 1)
+    extras += [f"{submodels} submodels trained as one (TabM)"] if submodels > 1 else []
     return (
         f"{plural(model['n_inputs'], 'input')} -> {hidden} {arch['activation']} -> "
         f"{plural(model['n_outputs'], 'output')}" + "".join(f", {e}" for e in extras)

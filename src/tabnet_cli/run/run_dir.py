@@ -20,9 +20,8 @@ import numpy as np
 
 from tabnet_cli.errors import ArtifactError
 from tabnet_cli.io.outputs import new_directory, write_new_file
-from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix
+from tabnet_cli.nn.ensemble import EnsembleMLP, member_prefix, numpy_network
 from tabnet_cli.nn.model import tensor_shapes
-from tabnet_cli.nn.numpy_forward import NumpyMLP
 from tabnet_cli.prep.features import FeatureEncoder
 from tabnet_cli.prep.targets import TargetEncoder
 from tabnet_cli.run.manifest import FORMAT, RunManifest
@@ -151,7 +150,7 @@ class LoadedRun:
 
     path: Path
     manifest: RunManifest
-    model: Any  # forward.NumpyMLP
+    model: Any  # the NumPy forward pass (ensemble.numpy_network, EnsembleMLP)
     features: Any  # prep.features.FeatureEncoder
     target: Any  # targets.TargetEncoder
 
@@ -205,7 +204,7 @@ def load_run(path: str | Path) -> LoadedRun:
     if manifest.ensemble is not None:  # several networks in one weights file
         return LoadedRun(run, manifest, load_members(manifest, run / WEIGHTS), features, target)
     weights = read_weights(run / WEIGHTS, tensor_shapes(manifest.model))
-    model = NumpyMLP(manifest.model, weights)
+    model = numpy_network(manifest.model, weights, manifest.task)
     check_outputs(model, manifest.model.n_inputs, run / WEIGHTS)
     return LoadedRun(run, manifest, model, features, target)
 
@@ -274,7 +273,9 @@ def load_members(manifest: RunManifest, path: Path) -> EnsembleMLP:
     expected = {member_prefix(i) + k: v for i in members for k, v in shapes.items()}
     weights = read_weights(path, expected)
     nets = [
-        NumpyMLP(manifest.model, {k: weights[member_prefix(i) + k] for k in shapes})
+        numpy_network(
+            manifest.model, {k: weights[member_prefix(i) + k] for k in shapes}, manifest.task
+        )
         for i in members
     ]
     for net in nets:

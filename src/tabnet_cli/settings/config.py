@@ -37,6 +37,8 @@ DEVICES = ("auto", "cpu", "cuda")
 SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 EMBEDDINGS = ("none", "periodic")
+# submodels of an efficient ensemble (--submodels): each costs about one network's work
+MAX_SUBMODELS = 64
 MAX_WIDTH = 65536  # a Dense layer of 65536 x 65536 float32 weights is already 16 GiB
 # far beyond any training, and within the 64-bit integers config.toml and model.json hold
 MAX_EPOCHS = 1_000_000
@@ -119,6 +121,9 @@ class ArchConfig(_Config):
     feature_scale: bool = False  # a learnable scale per input before the first layer
     zero_init_last: bool = False  # the output layer starts at zero (RealMLP, TabM)
     embedding: str = "none"  # "periodic": each input becomes 4 learned periodic features
+    # K > 1: K networks trained at once as one batched network (TabM's efficient ensemble,
+    # nn/submodels.py); their predictions are averaged
+    submodels: int = 1
 
     def __post_init__(self) -> None:
         if any(width < 1 for width in self.layers):
@@ -128,6 +133,7 @@ class ArchConfig(_Config):
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("embedding", self.embedding, EMBEDDINGS)
         check_range("dropout", self.dropout, 0.0, 1.0, closed="low")
+        check_range("submodels", self.submodels, 1, MAX_SUBMODELS, closed="low high")
 
 
 @dataclass(frozen=True)
