@@ -218,12 +218,13 @@ def main() -> None:
     results = predicting(runs, paths, sources, args.repeats)
     for model, run in runs.items():
         for kind, data in paths.items():
-            new, mib = results[model, kind, "new"]
-            old, old_mib = results[model, kind, "baseline"]
+            new, mib, cpu = results[model, kind, "new"]
+            old, old_mib, old_cpu = results[model, kind, "baseline"]
             print(
-                f"  {model:<15} {kind:<8} baseline {old:6.2f} s {old_mib:5.0f} MiB   new "
-                f"{new:6.2f} s {mib:5.0f} MiB   speed-up {old / new:4.2f}x   "
-                f"{args.rows / new / 1e3:5.0f}k rows/s   identical: "
+                f"  {model:<15} {kind:<8} baseline {old:6.2f} s {old_mib:4.0f} MiB "
+                f"{old_cpu:5.1f} CPU-s   new {new:6.2f} s {mib:4.0f} MiB {cpu:5.1f} CPU-s   "
+                f"speed-up {old / new:4.2f}x (CPU {old_cpu / cpu:4.2f}x)   "
+                f"{args.rows / new / 1e3:4.0f}k rows/s   identical: "
                 f"{results[model, kind, 'same']}"
             )
             split = stage_split(run, data)
