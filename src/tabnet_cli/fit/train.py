@@ -20,6 +20,7 @@ from tabnet_cli.fit.batches import Batches, in_memory
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.devices import select_device
 from tabnet_cli.fit.loop import FitResult, fit
+from tabnet_cli.fit.stream_memory import step_bytes
 from tabnet_cli.fit.streamed_batches import StreamedRows
 from tabnet_cli.nn.model import build_mlp, weight_count
 from tabnet_cli.prep.class_weights import class_weights
@@ -107,9 +108,10 @@ def train(
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
+    data = batch_source(prepared, device, rank, fit_config.batch_size, model)
     result = fit(
         net,
-        batch_source(prepared, device, rank),
+        data,
         fit_config,
         prepared.task,
         target_spread=prepared.targets.spread_,
@@ -172,11 +174,21 @@ def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
     )
 
 
-def batch_source(prepared: Prepared, device: torch.device, rank: Rank | None) -> Batches:
-    """The batches ``fit`` reads: the streamed rows of a streamed run, else the prepared
-    matrices on ``device`` (under torchrun, this rank's shard of them)."""
+def batch_source(
+    prepared: Prepared, device: torch.device, rank: Rank | None, batch_size: int, model: nn.Module
+) -> Batches:
+    """The batches ``fit`` reads: the streamed rows of a streamed run (sized from the
+    budget for batches of ``batch_size`` rows of ``model``), else the prepared matrices on
+    ``device``; under torchrun, this rank's share of them."""
+    world = rank.world if rank is not None else 1
+    if prepared.provenance.train_rows < world:
+        raise TabnetError(
+            f"{prepared.provenance.train_rows} training rows cannot be shared by {world} "
+            "processes; give more rows or a smaller --nproc"
+        )
     if prepared.streamed:
-        return StreamedRows(prepared, device)
+        step = step_bytes(model, prepared.features.n_features, device)
+        return StreamedRows(prepared, device, batch_size, rank, step)
     matrices = prepared.matrices
     train_rows = (matrices.x_train, matrices.y_train)
     return in_memory(train_rows, (matrices.x_valid, matrices.y_valid), device, rank)

@@ -30,7 +30,7 @@ from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
-from tabnet_cli.system.memory import format_size, memory_budget
+from tabnet_cli.system.memory import format_size, memory_budget, release_freed_memory
 
 if TYPE_CHECKING:
     pass
@@ -120,6 +120,7 @@ def _train_and_save(
     if rank is not None:
         device = _rank_device(device, rank)
         distributed.start(rank, device)
+        distributed.check_same(prepared.digest(), "data and encoders", device)
         if not rank.is_main:  # one voice: rank 0 prints and writes
             callbacks, notify = (), _silent
     model_config = model_config_for(prepared, config.arch)
@@ -144,8 +145,7 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 
     streamed, reason = should_stream(source, config.data)
     if streamed:
-        if distributed.current() is not None:
-            raise _streaming_refused(source, config, "--nproc (torchrun)")
+        release_freed_memory()  # resident memory follows the rows held, within the budget
         prepared = prepare_streamed(source, config.data, config.train.seed, config.train.loss)
         prepared.notices.insert(0, reason)  # said once the data are known to be usable
         return prepared
@@ -156,8 +156,8 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 
 def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
     """What every process of a data-parallel run (``--nproc``) would refuse, checked once
-    before they start: stdin (each process reads DATA), an ensemble, data that need
-    streaming, GPUs too few for the processes."""
+    before they start: stdin (each process reads DATA), an ensemble, GPUs too few for the
+    processes."""
     if source == STDIN:
         raise TabnetError(
             f"--nproc {nproc} starts {nproc} processes that each read DATA; give a file, "
@@ -168,13 +168,12 @@ def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
             "--folds trains its members one after the other in one process; leave out "
             "--nproc or --folds"
         )
-    refuse_streaming(source, config, "--nproc (torchrun)")
     distributed.check_devices(config.train.device, nproc)
 
 
 def refuse_streaming(source: str, config: RunConfig, what: str) -> None:
-    """Ensembles, data-parallel runs, cv and tune hold the table in memory: refuse one
-    that needs streaming rather than run out of memory."""
+    """Ensembles, cv and tune hold the table in memory: refuse one that needs streaming
+    rather than run out of memory."""
 
     if should_stream(source, config.data)[0]:
         raise _streaming_refused(source, config, what)
