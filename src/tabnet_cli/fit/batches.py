@@ -15,7 +15,8 @@ every size through one path): from a source with
 
 In-memory tensors (``TensorRows``) are a stream of one block; a rank's shard under torchrun
 is the same with every ``world``-th row (``in_memory``); streamed rows are
-``streamed_batches.StreamedRows``, a rank's being its share of each epoch's blocks. An ensemble member is a run of its own.
+``streamed_batches.StreamedRows``, a rank's being its share of each epoch's blocks. An
+ensemble member is a run of its own.
 """
 
 from __future__ import annotations

@@ -19,6 +19,17 @@ import numpy as np
 ORDER_SALT = 0x5851F42D4C957F2D  # the block order's seed stream, apart from the shuffle's
 
 
+def local_batch(batch_size: int, world: int) -> int:
+    """Each rank's batch: ``--batch-size`` stays the batch of all ranks together, so an
+    epoch has as many steps as alone.
+
+    Example:
+        >>> local_batch(512, 2), local_batch(3, 4)
+        (256, 1)
+    """
+    return max(1, batch_size // world)
+
+
 def epoch_steps(rows: int, world: int, batch_size: int) -> int:
     """Steps per epoch on every rank: ``ceil(fewest rows / batch)``, where the fewest
     is ``rows // world`` (the shares differ by at most one row).

@@ -60,9 +60,12 @@ class RowCosts:
     group: int = 0  # raw bytes of the largest unit read at once (a parquet row group)
 
 
-def stream_sizes(budget: int, batch: int, costs: RowCosts, valid_rows: int) -> StreamSizes:
+def stream_sizes(
+    budget: int, batch: int, costs: RowCosts, valid_rows: int, world: int = 1
+) -> StreamSizes:
     """The sizes of a streamed run's holders in ``budget`` bytes, for batches of
-    ``batch`` rows and this process's ``valid_rows``; refuses a batch that does not fit.
+    ``batch`` rows and this process's ``valid_rows`` (one of ``world``); refuses a batch
+    that does not fit.
 
     Example:
         >>> costs = RowCosts(encoded=84, raw=84, step=18_000, outputs=8, group=11 << 20)
@@ -77,24 +80,29 @@ def stream_sizes(budget: int, batch: int, costs: RowCosts, valid_rows: int) -> S
     per_batch_row = costs.encoded + costs.step + SHUFFLE_COPIES * costs.encoded
     spare = budget - fixed - batch * per_batch_row
     if spare < 0:
-        raise _refused(budget, batch, costs, fixed, per_batch_row)
-    cache_rows = min(valid_rows, budget // CACHE_SHARE // costs.encoded, spare // 2 // costs.encoded)
+        raise _refused(budget, batch, fixed, per_batch_row, world)
+    cache_rows = min(valid_rows, budget // CACHE_SHARE // costs.encoded)
+    cache_rows = min(cache_rows, spare // 2 // costs.encoded)
     spare -= cache_rows * costs.encoded
     fill = batch + spare // (SHUFFLE_COPIES * costs.encoded)
     # validation: the batch's and the buffer's memory are free then
     valid_batch = (budget - fixed - cache_rows * costs.encoded) // (costs.encoded + costs.step)
-    return StreamSizes(chunk, fill, cache_rows, min(max(valid_batch, 1), VALID_BATCH_ROWS), metric_rows)
+    valid_batch = min(max(valid_batch, 1), VALID_BATCH_ROWS)
+    return StreamSizes(chunk, fill, cache_rows, valid_batch, metric_rows)
 
 
-def _refused(budget: int, batch: int, costs: RowCosts, fixed: int, per_row: int) -> TabnetError:
-    fits = max((budget - fixed) // per_row, 0)
+def _refused(budget: int, batch: int, fixed: int, per_row: int, world: int) -> TabnetError:
+    """The refusal of a batch that does not fit, with a batch that does (``--batch-size``
+    is the batch of all ``world`` processes together) and the budget this one needs."""
+    fits = max((budget - fixed) // per_row, 0) * world
     needed = fixed + batch * per_row
-    advice = f"lower --batch-size to {fits} or less per process, or " if fits else ""
+    each = " per process" if world > 1 else ""
+    advice = f"lower --batch-size to {fits:,} or less, or " if fits else ""
     return TabnetError(
-        f"a batch of {batch:,} rows needs about {format_size(batch * per_row)} to train "
+        f"a batch of {batch:,} rows{each} needs about {format_size(batch * per_row)} to train "
         f"streamed (its rows, the network's activations and the shuffle buffer) and reading "
-        f"{format_size(fixed)} more, over the --memory-budget of {format_size(budget)} per "
-        f"process; {advice}raise --memory-budget to {format_size(needed * 1.1)}"
+        f"{format_size(fixed)} more, over the --memory-budget of {format_size(budget)}{each}; "
+        f"{advice}raise --memory-budget to {format_size(needed * 1.1)}"
     )
 
 

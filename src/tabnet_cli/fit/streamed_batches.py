@@ -55,15 +55,10 @@ class StreamedRows:
         self.features, self.targets = prepared.features, prepared.targets
         self.rank, self.world = (rank.rank, rank.world) if rank else (0, 1)
         self.all_rows = prepared.provenance.train_rows
-        self.train_rows = len(range(*_bounds(self.all_rows, self.rank, self.world)))
-        self.valid_share = rank_share(
-            plan.valid_counts, list(range(len(plan.valid_counts))), self.rank, self.world
-        )
-        encoded = 4 * self.features.n_features + 8  # float32 inputs, a target of 8 at most
-        outputs = 4 * prepared.targets.n_outputs + 8
-        costs = RowCosts(encoded, plan.row_bytes, step_bytes, outputs, plan.read_bytes)
-        valid_rows = sum(stop - first for _, first, stop in self.valid_share)
-        self.sizes = stream_sizes(plan.budget, batch_size, costs, valid_rows)
+        (_, first, stop), *_ = rank_share([self.all_rows], [0], self.rank, self.world)
+        self.train_rows = stop - first  # this rank's share of every epoch
+        self.valid_share = valid_share(plan, rank)
+        self.sizes = streamed_sizes(prepared, batch_size, rank, step_bytes)
         self.metric_rows = self.sizes.metric_rows  # outputs held for the metrics
         self._valid_cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None
         self._epoch = 0
@@ -139,9 +134,23 @@ class StreamedRows:
         )
 
 
-def _bounds(rows: int, rank: int, world: int) -> tuple[int, int]:
-    """The first and last-plus-one of ``rank``'s rows among ``rows`` (``rank_share``)."""
-    return rank * rows // world, (rank + 1) * rows // world
+def valid_share(plan: StreamPlan, rank: Rank | None) -> list[tuple[int, int, int]]:
+    """This rank's validation rows, ``(block, first, stop)``: a contiguous share of them
+    in source order, the same every epoch (so a rank can keep its share in memory)."""
+    blocks = list(range(len(plan.valid_counts)))
+    return rank_share(plan.valid_counts, blocks, *((rank.rank, rank.world) if rank else (0, 1)))
+
+
+def streamed_sizes(prepared, batch_size: int, rank: Rank | None, step_bytes: int):
+    """The ``stream_memory.StreamSizes`` of this rank's streamed batches of ``batch_size``
+    rows; refuses a batch that does not fit in the budget."""
+    plan: StreamPlan = prepared.plan
+    encoded = 4 * prepared.features.n_features + 8  # float32 inputs, a target of 8 at most
+    outputs = 4 * prepared.targets.n_outputs + 8
+    costs = RowCosts(encoded, plan.row_bytes, step_bytes, outputs, plan.read_bytes)
+    valid_rows = sum(stop - first for _, first, stop in valid_share(plan, rank))
+    world = rank.world if rank else 1
+    return stream_sizes(plan.budget, batch_size, costs, valid_rows, world)
 
 
 def shuffled_batches(

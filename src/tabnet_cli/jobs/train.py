@@ -112,7 +112,7 @@ def _train_and_save(
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
     from tabnet_cli.fit.devices import select_device
-    from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
+    from tabnet_cli.fit.train import check_batches, check_memory, model_config_for, resolve, train
 
     train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)
@@ -126,6 +126,7 @@ def _train_and_save(
     model_config = model_config_for(prepared, config.arch)
     check_memory(model_config, device)
     check_savable(source, prepared, model_config, train_config, config)  # before training
+    check_batches(prepared, model_config, train_config, device, rank)
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     try:
@@ -156,8 +157,8 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 
 def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
     """What every process of a data-parallel run (``--nproc``) would refuse, checked once
-    before they start: stdin (each process reads DATA), an ensemble, GPUs too few for the
-    processes."""
+    before they start: stdin (each process reads DATA), an ensemble, DATA that does not
+    open, GPUs too few for the processes."""
     if source == STDIN:
         raise TabnetError(
             f"--nproc {nproc} starts {nproc} processes that each read DATA; give a file, "
@@ -168,6 +169,7 @@ def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
             "--folds trains its members one after the other in one process; leave out "
             "--nproc or --folds"
         )
+    should_stream(source, config.data)  # opens DATA: a missing file is said once
     distributed.check_devices(config.train.device, nproc)
 
 

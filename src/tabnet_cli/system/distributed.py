@@ -97,8 +97,9 @@ def reduce_means(means: torch.Tensor, rows: int) -> torch.Tensor:
 
 def check_same(digest: str, what: str, device: torch.device) -> None:
     """Refuses to go on unless every rank holds the same ``digest`` (a hex SHA-256) of
-    ``what`` (compared on ``device``, NCCL's GPU or gloo's CPU): ranks that would train on different data or encoders must not average
-    their gradients. Every rank raises the same error, so none waits for another.
+    ``what`` (compared on ``device``, NCCL's GPU or gloo's CPU): ranks that would train on
+    different data or encoders must not average their gradients. Every rank raises the
+    same error, so none waits for another.
     """
     import torch  # not at start-up: tabnet --help stays light
     import torch.distributed as dist  # not at start-up: tabnet --help stays light

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -116,10 +117,8 @@ def release_freed_memory() -> None:
     """
     import ctypes  # only a streamed run changes the allocators
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # another C library: its own policy
         ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 1 << 20)
-    except (OSError, AttributeError):  # another C library: its own policy stays
-        pass
     import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     pa.set_memory_pool(pa.system_memory_pool())
