@@ -8,8 +8,9 @@ The budget bounds every place that holds rows while training; each is sized from
 - **the batch**: its encoded rows, and what the training step keeps per row for the
   backward pass (``step_bytes``, measured on the network; 0 on a GPU, whose memory is
   not the budget's);
-- **the shuffle buffer**: ``fill`` encoded rows, up to ``SHUFFLE_COPIES`` copies of them
-  while they are permuted; it must hold at least one batch;
+- **the shuffle buffer**: ``fill`` encoded rows, two copies of them while the chunks
+  held are joined into one array (batches gather their rows from it: no permuted copy);
+  it must hold at least one batch;
 - **the validation cache**: this process's validation rows, encoded, kept after the
   first epoch when they fit in a quarter of the budget (else read again each epoch);
 - **the outputs** held for the epoch's metrics.
@@ -32,7 +33,7 @@ from torch import nn
 from tabnet_cli.errors import TabnetError
 from tabnet_cli.system.memory import CHUNK_ROWS, READ_COPIES, chunk_rows, format_size
 
-SHUFFLE_COPIES = 3  # the held chunks, their concatenation and its permutation
+SHUFFLE_COPIES = 2  # the held chunks and their concatenation
 STEP_COPIES = 3  # saved activations, their gradients and the temporaries of the backward
 VALID_BATCH_ROWS = 8192
 CACHE_SHARE, METRIC_SHARE = 4, 32  # at most 1/4 and 1/32 of the budget

@@ -24,6 +24,7 @@ from tabnet_cli.fit.stream_memory import RowCosts, stream_sizes
 from tabnet_cli.prep.hash_split import rows_held
 from tabnet_cli.prep.types import StreamPlan
 from tabnet_cli.system.distributed import Rank
+from tabnet_cli.system.memory import trim_freed_memory
 
 
 class StreamedRows:
@@ -80,6 +81,7 @@ class StreamedRows:
         steps, fill = self.epoch_steps(batch_size), self.sizes.fill
         for x, y in shuffled_batches(chunks, batch_size, fill, generator, steps):
             yield self._tensors(x, y)
+        trim_freed_memory()  # the epoch's reading freed pages in the middle of the heap
 
     def valid_batches(self) -> Iterator[Batch]:
         """This rank's validation rows in batches, from memory when they fit."""
@@ -101,6 +103,7 @@ class StreamedRows:
                         cache.append(batch)
                     yield batch
         self._valid_cache = cache
+        trim_freed_memory()
 
     def _encoded(self, source, position: int, block: int, part: str, first: int, stop: int,
                  held: bool = False):  # fmt: skip
@@ -193,17 +196,18 @@ def shuffled_batches(
 def _drain(held_x, held_y, batch_size: int, generator: torch.Generator, count: int | None,
            last: bool = False):  # fmt: skip
     """Permutes the held rows and yields up to ``count`` full batches (all that are full
-    when None); ``last``: exactly ``count`` batches of every row held."""
+    when None); ``last``: exactly ``count`` batches of every row held. Each batch gathers
+    its rows from the held ones: the buffer is never copied whole, and none of it stays
+    alive through a batch the caller keeps."""
     x, y = np.concatenate(held_x), np.concatenate(held_y)
     held_x.clear()
     held_y.clear()
     order = torch.randperm(len(y), generator=generator).numpy()
-    x, y = x[order], y[order]
     full = len(y) // batch_size if count is None else min(len(y) // batch_size, count)
     bounds = batch_bounds(len(y), batch_size, count) if last else batch_bounds(
         full * batch_size, batch_size, full)  # fmt: skip
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        yield x[start:end], y[start:end]
-    if bounds[-1] < len(y):  # a copy: the permuted buffer is freed before the next fill
-        held_x.append(x[bounds[-1] :].copy())
-        held_y.append(y[bounds[-1] :].copy())
+        yield x[order[start:end]], y[order[start:end]]
+    if bounds[-1] < len(y):  # the rest waits for the next fill
+        held_x.append(x[order[bounds[-1] :]])
+        held_y.append(y[order[bounds[-1] :]])

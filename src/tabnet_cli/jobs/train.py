@@ -30,7 +30,12 @@ from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
-from tabnet_cli.system.memory import format_size, memory_budget, release_freed_memory
+from tabnet_cli.system.memory import (
+    format_size,
+    memory_budget,
+    release_freed_memory,
+    trim_freed_memory,
+)
 
 if TYPE_CHECKING:
     pass
@@ -148,6 +153,7 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
     if streamed:
         release_freed_memory()  # resident memory follows the rows held, within the budget
         prepared = prepare_streamed(source, config.data, config.train.seed, config.train.loss)
+        trim_freed_memory()  # what the pass over the data freed, before training holds more
         prepared.notices.insert(0, reason)  # said once the data are known to be usable
         return prepared
     table = read_source(source, config.data)

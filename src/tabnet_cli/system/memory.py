@@ -102,13 +102,14 @@ def chunk_rows(budget: int, row_bytes: int) -> int:
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 128 << 10  # a column of a 65536-row chunk (256 KiB) gets its own mapping
 
 
 def release_freed_memory() -> None:
     """Makes the memory of freed large arrays go back to the system at once, so that a
     streamed run's resident memory follows what it holds. glibc's malloc gives blocks of
-    1 MiB and more their own mappings (by default that threshold grows to 32 MiB as such
-    blocks are freed, after which freed arrays stay in the heap), and pyarrow allocates
+    128 KiB and more their own mappings (by default that threshold grows to 32 MiB as
+    such blocks are freed, after which freed arrays stay in the heap), and pyarrow allocates
     through malloc instead of mimalloc, which keeps what is freed for later. No-op where
     glibc is not the C library.
 
@@ -118,7 +119,21 @@ def release_freed_memory() -> None:
     import ctypes  # only a streamed run changes the allocators
 
     with contextlib.suppress(OSError, AttributeError):  # another C library: its own policy
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 1 << 20)
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     import pyarrow as pa  # pyarrow loads on first use, not with this module
 
     pa.set_memory_pool(pa.system_memory_pool())
+
+
+def trim_freed_memory() -> None:
+    """Hands the free pages of malloc's heaps back to the system (glibc's ``malloc_trim``):
+    what a pass over the data freed in the middle of a heap stays resident otherwise.
+    No-op where glibc is not the C library.
+
+    Example:
+        >>> trim_freed_memory()
+    """
+    import ctypes  # only a streamed run trims the heaps
+
+    with contextlib.suppress(OSError, AttributeError):  # another C library: its own policy
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
