@@ -209,25 +209,28 @@ def test_two_processes_train_one_streamed_run(uneven_parquet, tmp_path):
     _check_streamed_run(out)
 
 
+def _readme_node_flags() -> list[list[str]]:
+    """torchrun's flags in the README's two-node example, one list per node."""
+    from conftest import REPO
+
+    lines = (REPO / "README.md").read_text().splitlines()
+    commands = [line.split(" -m ")[0] for line in lines if line.startswith("torchrun --nnodes")]
+    return [[flag for flag in command.split()[1:] if flag != "\\"] for command in commands]
+
+
 def test_two_nodes_on_this_machine_train_one_streamed_run(uneven_parquet, tmp_path):
-    """The multi-node command of docs/performance.md, with two "nodes" of one process each
-    on this machine: the same command a user types on two machines, with the endpoint
-    the first one's address."""
+    """The README's multi-node example, two "nodes" of one process each on this machine:
+    the command a user types on two machines, with node 0's address as the endpoint."""
     out, port = tmp_path / "run", _free_port()
+    flags = _readme_node_flags()
+    assert [f[f.index("--node-rank") + 1] for f in flags] == ["0", "1"]
     nodes = [
         subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "torch.distributed.run",
-                "--nnodes",
-                "2",
-                "--node-rank",
-                str(node),
-                "--nproc-per-node",
-                "1",
-                "--rdzv-endpoint",
-                f"127.0.0.1:{port}",
+                *[flag.replace(":29500", f":{port}") for flag in node_flags],
                 *_train_command(uneven_parquet, out),
             ],  # fmt: skip
             stdout=subprocess.PIPE,
@@ -235,7 +238,7 @@ def test_two_nodes_on_this_machine_train_one_streamed_run(uneven_parquet, tmp_pa
             text=True,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )
-        for node in (0, 1)
+        for node_flags in flags
     ]
     outputs = [node.communicate(timeout=180) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs
