@@ -69,7 +69,8 @@ def train(data: Path, extra: list[str], out: Path, epochs: int, seed: int) -> di
     wall, peak = measured(command)
     metrics = json.loads((out / "metrics.json").read_text())
     rows_per_s = metrics["train_rows"] * metrics["epochs_run"] / metrics["train_seconds"]
-    steps = -(-metrics["train_rows"] // BATCH) * metrics["epochs_run"]
+    batch = int(extra[extra.index("--batch-size") + 1]) if "--batch-size" in extra else BATCH
+    steps = -(-metrics["train_rows"] // batch) * metrics["epochs_run"]
     return {"rows_s": rows_per_s, "val_loss": metrics["kept"]["val_loss"], "peak": peak,
             "wall": wall, "step_ms": 1000 * metrics["train_seconds"] / steps}  # fmt: skip
 
