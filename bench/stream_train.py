@@ -2,6 +2,7 @@
 
 Usage:
   python bench/stream_train.py [--rows 1000000 4000000 8000000] [--budget 256MiB]
+                               [--nproc 2] [--skip-growth]
 
 Generates (once, into bench/out/stream/) a table of 8M rows x 20 float32 features with
 a nonlinear target, its first 1M and 4M rows, a uniform 1M-row sample of it, and a test
@@ -11,7 +12,11 @@ launcher), it reports:
 
 - the acceptance run: the 8M rows streamed under `--memory-budget 256MiB`, against
   in-memory training on the 1M-row sample, both scored on the test table (R2);
-- the growth table: time and peak memory at each size, in memory and streamed.
+- with ``--nproc N``: the same streamed run on N processes (``tabnet train ... --nproc N``),
+  against the single-process one: test R2 within 0.01, peak RSS per process <= 1 GiB
+  (the largest of the ranks and torchrun's launcher);
+- the growth table (unless ``--skip-growth``): time and peak memory at each size, in
+  memory and streamed.
 """
 
 from __future__ import annotations
@@ -99,6 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 4_000_000, 8_000_000])
     parser.add_argument("--budget", default="256MiB")
+    parser.add_argument("--nproc", type=int, default=1)
+    parser.add_argument("--skip-growth", action="store_true")
     args = parser.parse_args()
     files = generate(args.rows)
     largest = f"{max(args.rows) // 10**6}M"
@@ -115,6 +122,24 @@ def main() -> None:
         f"{verdict}  test R2 streamed {s_r2:.4f} vs in-memory sample {m_r2:.4f} "
         f"(target: not worse by more than 0.005)"
     )
+    if args.nproc > 1:
+        extra = f"--memory-budget {args.budget} --nproc {args.nproc}"
+        d_time, d_peak, d_run = train(files[largest], "streamed-ddp", extra)
+        d_r2 = test_r2(d_run, files["test"])
+        print(
+            f"{largest} rows streamed, --nproc {args.nproc}: {d_time:.1f} s, peak per process "
+            f"{d_peak:.0f} MiB, test R2 {d_r2:.4f}; speed-up {s_time / d_time:.2f}x (whole command)"
+        )
+        print(
+            f"{'PASS' if d_peak <= 1024 else 'FAIL'}  peak RSS per process {d_peak:.0f} MiB "
+            "(target <= 1024 MiB)"
+        )
+        print(
+            f"{'PASS' if abs(d_r2 - s_r2) <= 0.01 else 'FAIL'}  test R2 --nproc {args.nproc} "
+            f"{d_r2:.4f} vs one process {s_r2:.4f} (target: within 0.01)"
+        )
+    if args.skip_growth:
+        return
     print("\ngrowth (one epoch, whole command):")
     print(f"{'rows':>10} {'in memory s':>12} {'MiB':>7} {'streamed s':>11} {'MiB':>7}")
     for n in sorted(args.rows):

@@ -118,3 +118,12 @@ def small_run(tmp_path_factory, small_csv) -> Path:
     a second); two epochs, so that it has a curve."""
     run = tmp_path_factory.mktemp("runs") / "run"
     return Cli().train(small_csv, "y", run, "--layers 4 --epochs 2")
+
+
+def streaming_budget(source: Path | str) -> str:
+    """``--memory-budget`` just below what in-memory training of ``source`` would need:
+    training streams, with as much memory as a streamed run of it can have (a tiny
+    budget would refuse the batch: a batch's rows and activations are in the budget)."""
+    from tabnet_cli.io.datasets import BlockSource
+
+    return f"--memory-budget {BlockSource.open(str(source)).in_memory_bytes() - 1}"

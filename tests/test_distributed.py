@@ -1,8 +1,7 @@
-"""Data-parallel training: two local processes under torchrun write one complete run."""
+"""Data-parallel training: two local processes under torchrun write one complete run
+(streamed runs and two "nodes" on one machine: tests/test_streamed_ddp.py)."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
 
@@ -73,10 +72,6 @@ def test_json_events_come_from_rank_0_only(regression_csv, tmp_path):
     [
         (["-", "--target", "y"], "--nproc 2 starts 2 processes that each read DATA; give a file"),
         (["{csv}", "--target", "y", "--folds", "2"], "leave out --nproc or --folds"),
-        (
-            ["{csv}", "--target", "y", "--memory-budget", "1KB"],
-            "and --nproc (torchrun) does not stream yet",
-        ),
         (["{csv}", "--target", "y", "--memory-budget", "lots"], "--memory-budget"),
         (["{csv}", "--target", "y", "--epochs", "0"], "--epochs must be in"),
         (["nowhere.csv", "--target", "y"], "nowhere.csv: no such file"),
@@ -110,60 +105,3 @@ def test_an_error_only_another_rank_met_is_raised_by_the_launcher(tmp_path):
         failure_code([-15, 2], str(tmp_path))
     (tmp_path / "rank-0").write_text("a user error")  # rank 0 printed it
     assert failure_code([2, -15], str(tmp_path)) == 2
-
-
-def test_two_nodes_on_this_machine_train_one_run(regression_csv, tmp_path):
-    """The multi-node command of docs/performance.md, with two "nodes" of one process each
-    on this machine (static rendezvous at 127.0.0.1): the same command a user types on two
-    machines, with --master-addr the first one's address."""
-    with socket.socket() as probe:  # a free port for the rendezvous
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    out = tmp_path / "run"
-    nodes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "torch.distributed.run",
-                "--nnodes",
-                "2",
-                "--node-rank",
-                str(node),
-                "--nproc-per-node",
-                "1",
-                "--master-addr",
-                "127.0.0.1",
-                "--master-port",
-                str(port),
-                "-m",
-                "tabnet_cli",
-                "train",
-                str(regression_csv),
-                "--target",
-                "y",
-                "--recipe",
-                "plain",
-                "--layers",
-                "4",
-                "--epochs",
-                "3",
-                "--verbose",
-                "0",
-                "--out",
-                str(out),
-            ],  # fmt: skip
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-        )
-        for node in (0, 1)
-    ]
-    outputs = [node.communicate(timeout=180) for node in nodes]
-    assert [node.returncode for node in nodes] == [0, 0], outputs
-    assert [stdout for stdout, _ in outputs] == [f"{out}\n", ""]  # global rank 0 writes
-    assert sorted(p.name for p in out.iterdir()) == [
-        "config.toml", "history.csv", "metrics.json", "model.json", "model.safetensors",
-    ]  # fmt: skip
-    assert pd.read_csv(out / "history.csv")["epoch"].tolist() == [1, 2, 3]

@@ -1,10 +1,12 @@
 """A folder or glob of files trains only when every file gives each column the same kind
 of values; a column of numbers in one file and text in another is refused, both named."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, streaming_budget
 
 
 def _part(rows: int, seed: int, **columns) -> pd.DataFrame:
@@ -49,11 +51,12 @@ def test_files_whose_kinds_agree_train(cli, tmp_path):
     folder.mkdir()
     # integers and floats are both numbers; a column with no value fits any kind; booleans
     # with a gap (an object column) are booleans as those without one are
-    _write(_part(40, 1, n=range(40), e=[None] * 40, b=[True, None] * 20), folder / "a.csv")
-    _write(_part(40, 2, n=np.linspace(0, 1, 40), e=["u", "v"] * 20, b=[True, False] * 20),
+    # (400 rows each: enough to stream, a streamed batch must fit the budget)
+    _write(_part(400, 1, n=range(400), e=[None] * 400, b=[True, None] * 200), folder / "a.csv")
+    _write(_part(400, 2, n=np.linspace(0, 1, 400), e=["u", "v"] * 200, b=[True, False] * 200),
            folder / "b.csv")  # fmt: skip
-    for budget in ("auto", "1KB"):
-        out = cli.train(
-            folder, "y", tmp_path / f"run-{budget}", f"--epochs 1 --memory-budget {budget}"
-        )
-        assert (out / "model.json").is_file()
+    for streamed, budget in ((False, ""), (True, streaming_budget(folder))):
+        options = f"--epochs 1 --recipe plain --layers 8 --batch-size 16 {budget}"
+        out = cli.train(folder, "y", tmp_path / f"run-{streamed}", options)
+        manifest = json.loads((out / "model.json").read_text())
+        assert manifest["data"]["streamed"] is streamed

@@ -8,15 +8,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, streaming_budget
 
 
 @pytest.fixture
 def decimal_parquet(tmp_path):
     """A parquet file whose target and one feature are decimal128 columns."""
     rng = np.random.default_rng(0)
-    x = rng.normal(size=80)
-    y = 3 * x + 0.1 * rng.normal(size=80)
+    x = rng.normal(size=800)  # enough rows to stream: a streamed batch must fit the budget
+    y = 3 * x + 0.1 * rng.normal(size=800)
     table = pa.table(
         {
             "x": x,
@@ -29,15 +29,18 @@ def decimal_parquet(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("options", ["", "--task regression", "--memory-budget 1KB"])
+@pytest.mark.parametrize("options", ["", "--task regression", "streamed"])
 def test_a_decimal_target_is_a_number(cli, decimal_parquet, tmp_path, options):
+    if options == "streamed":
+        options = f"{streaming_budget(decimal_parquet)} --batch-size 16"
     out = cli.train(decimal_parquet, "y", tmp_path / "run", f"--epochs 1 --layers 4 {options}")
     manifest = json.loads((out / "model.json").read_text())
     assert manifest["task"] == "regression"
+    assert manifest["data"]["streamed"] is ("--memory-budget" in options)
     assert [c["name"] for c in manifest["preprocessing"]["features"]["numeric"]] == ["x", "d"]
     predicted = cli("predict", out, decimal_parquet)
     assert predicted.exit_code == 0, predicted.stderr
-    assert len(predicted.stdout.splitlines()) == 81
+    assert len(predicted.stdout.splitlines()) == 801
     assert cli("evaluate", out, decimal_parquet).exit_code == 0
 
 

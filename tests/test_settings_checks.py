@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import assert_user_error
+from conftest import assert_user_error, streaming_budget
 
 
 @pytest.mark.parametrize(
@@ -49,12 +49,17 @@ def coded_csv(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("budget", ["auto", "1KB"])  # in memory, and streamed
-def test_multiclass_labels_come_back_as_written(cli, coded_csv, tmp_path, budget):
-    options = f"--task multiclass --epochs 3 --layers 8 --memory-budget {budget}"
+@pytest.mark.parametrize("streamed", [False, True])
+def test_multiclass_labels_come_back_as_written(cli, coded_csv, tmp_path, streamed):
+    if streamed:  # rows enough to stream: a streamed batch must fit the budget
+        coded_csv.write_text(coded_csv.read_text() + "".join(coded_csv.read_text().splitlines(
+            keepends=True)[1:]) * 20)  # fmt: skip
+    budget = streaming_budget(coded_csv) if streamed else ""
+    options = f"--task multiclass --epochs 3 --layers 8 --batch-size 16 {budget}"
     run = cli.train(coded_csv, "kind", tmp_path / "run", options)
-    target = json.loads((run / "model.json").read_text())["preprocessing"]["target"]
-    assert target["classes"] == ["001", "007", "010"]
+    manifest = json.loads((run / "model.json").read_text())
+    assert manifest["data"]["streamed"] is streamed
+    assert manifest["preprocessing"]["target"]["classes"] == ["001", "007", "010"]
     predicted = cli("predict", run, coded_csv)
     assert predicted.exit_code == 0, predicted.stderr
     assert set(predicted.stdout.splitlines()[1:]) <= {"001", "007", "010"}

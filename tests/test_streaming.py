@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import assert_user_error
+from conftest import assert_user_error, streaming_budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,7 @@ from tabnet_cli.prep.streamed import prepare_streamed, should_stream
 from tabnet_cli.settings.config import DataConfig
 from tabnet_cli.system.memory import parse_size
 
-TINY_BUDGET = "--memory-budget 1KiB"  # any table is above it: training streams
+TINY_BUDGET = "--memory-budget 1KiB"  # any table is above it: training streams (or refuses)
 
 
 def _table(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -111,11 +111,11 @@ def test_should_stream_compares_the_estimate_with_the_budget(parquet_file):
 
 
 def test_every_training_row_once_per_epoch_in_a_new_order(parquet_file):
-    config = DataConfig(target="y", memory_budget="1KiB")
+    config = DataConfig(target="y", memory_budget="1MiB")
     prepared = prepare_streamed(str(parquet_file), config, seed=0)
     assert prepared.provenance.train_rows + prepared.provenance.validation_rows == 3000
     assert 500 < prepared.provenance.validation_rows < 700
-    rows = StreamedRows(prepared, torch.device("cpu"))
+    rows = StreamedRows(prepared, torch.device("cpu"), 64)
     generator = torch.Generator().manual_seed(0)
     epochs = [list(rows.train_batches(64, generator)) for _ in range(2)]
     for batches in epochs:
@@ -213,16 +213,17 @@ def _test_r2(cli, run: Path, test: Path) -> float:
 
 
 def test_cli_trains_streamed_and_the_run_predicts(cli, parquet_file, tmp_path):
-    out, options = tmp_path / "run", "--epochs 4 --batch-size 64 --lr 0.01 --layers 32"
+    out, options = tmp_path / "run", "--epochs 4 --batch-size 32 --lr 0.01 --layers 32"
     result = cli.line(
-        f"train {parquet_file} --target y {options} --verbose 2 {TINY_BUDGET} --out {out}"
+        f"train {parquet_file} --target y {options} --verbose 2 {streaming_budget(parquet_file)} "
+        f"--out {out}"
     )
     assert result.exit_code == 0, result.stderr
     assert "Note: streaming" in result.stderr
     assert result.stderr.count("Epoch ") == 4
     manifest = json.loads((out / "model.json").read_text())
     assert manifest["data"]["streamed"] is True
-    assert manifest["data_config"]["memory_budget"] == "1KiB"
+    assert manifest["data_config"]["memory_budget"] == streaming_budget(parquet_file).split()[1]
     assert "streamed" in cli.line(f"info {out}").stdout
     history = pd.read_csv(out / "history.csv")
     assert len(history) == 4 and history.val_loss.iloc[-1] < history.val_loss.iloc[0]
@@ -240,8 +241,8 @@ def test_cli_streams_a_folder_with_a_validation_file(cli, csv_folder, tmp_path):
     _table(200, seed=4).to_csv(valid, index=False)
     out = tmp_path / "run"
     result = cli.line(
-        f"train {csv_folder} --target y --epochs 2 --layers 8 --verbose 0 "
-        f"--validation-data {valid} {TINY_BUDGET} --out {out}"
+        f"train {csv_folder} --target y --epochs 2 --layers 8 --verbose 0 --recipe plain "
+        f"--validation-data {valid} {streaming_budget(csv_folder)} --out {out}"
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads((out / "model.json").read_text())["data"]
@@ -253,8 +254,8 @@ def test_cli_streams_a_folder_with_a_validation_file(cli, csv_folder, tmp_path):
 
 
 def test_cli_streams_rows_that_divide_evenly_into_batches(cli, tmp_path):
-    # 4400 training rows, more than the 4096-row shuffle buffer of a tiny budget: the one
-    # fill takes every row, in 80 full batches of 55, and leaves nothing for the end
+    # 4400 training rows, 80 full batches of 55, through a shuffle buffer of some hundred
+    # rows: the fills hand out 79 of them, and the last one waits for the end
     folder, valid, out = tmp_path / "parts", tmp_path / "valid.csv", tmp_path / "run"
     folder.mkdir()
     frame = _table(4400)
@@ -263,7 +264,7 @@ def test_cli_streams_rows_that_divide_evenly_into_batches(cli, tmp_path):
     _table(100, seed=4).to_csv(valid, index=False)
     result = cli.line(
         f"train {folder} --target y --epochs 2 --layers 4 --batch-size 55 --verbose 0 "
-        f"--validation-data {valid} {TINY_BUDGET} --out {out}"
+        f"--recipe plain --validation-data {valid} --memory-budget 300KiB --out {out}"
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads((out / "model.json").read_text())["data"]["train_rows"] == 4400

@@ -240,13 +240,19 @@ def test_onnx_export_matches_predict(cli, tmp_path, request, fixture, target, op
     assert export_and_compare(cli, run, data, tmp_path) <= TOLERANCE
 
 
-def test_streamed_training_with_submodels(cli, regression_csv, tmp_path):
-    run = cli.train(
-        regression_csv, "y", tmp_path / "run", f"{FAST} --submodels 3 --memory-budget 1KiB"
-    )
+def test_streamed_training_with_submodels(cli, tmp_path):
+    # a table above the budget (so it streams) whose batches still fit in it
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(4000, 4)), columns=["a", "b", "c", "d"])
+    frame["y"] = frame.a - 2 * frame.b + 0.1 * rng.normal(size=4000)
+    data = tmp_path / "parts"
+    data.mkdir()
+    for i in range(2):
+        frame.iloc[i * 2000 : (i + 1) * 2000].to_csv(data / f"part-{i}.csv", index=False)
+    run = cli.train(data, "y", tmp_path / "run", f"{FAST} --submodels 3 --memory-budget 300KiB")
     loaded = load_run(run)
     assert loaded.manifest.data.streamed and loaded.manifest.model.arch.submodels == 3
-    assert cli("evaluate", run, regression_csv).exit_code == 0
+    assert cli("evaluate", run, data / "part-1.csv").exit_code == 0
 
 
 def test_two_processes_train_one_network_of_submodels(regression_csv, tmp_path):

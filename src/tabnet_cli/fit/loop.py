@@ -114,7 +114,7 @@ class Job:
         model, data, batch = self.model, self.data, self.config.batch_size
         model.train()
         metrics = EpochMetrics(self.task, data.metric_rows, auc=self.with_auc)
-        rates = self.epoch_rates(math.ceil(data.train_rows / batch))
+        rates = self.epoch_rates(data.epoch_steps(batch))
         listeners, optimizer = self.batch_listeners, self.optimizer
         for step, (x, y) in enumerate(data.train_batches(batch, self.generator), start=1):
             if rates is not None:
@@ -193,7 +193,7 @@ def fit(
         submodels=submodels,
     )
     result, started = FitResult(history, stopper), clock()
-    steps = math.ceil(data.train_rows / config.batch_size)
+    steps = data.epoch_steps(config.batch_size)
     for callback in everyone:
         callback.on_train_begin(epochs=config.epochs, steps_per_epoch=steps, config=config)
     try:

@@ -20,7 +20,9 @@ from tabnet_cli.fit.batches import Batches, in_memory
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.devices import select_device
 from tabnet_cli.fit.loop import FitResult, fit
-from tabnet_cli.fit.streamed_batches import StreamedRows
+from tabnet_cli.fit.shares import local_batch
+from tabnet_cli.fit.stream_memory import step_bytes
+from tabnet_cli.fit.streamed_batches import StreamedRows, streamed_sizes
 from tabnet_cli.nn.model import build_mlp, row_work, weight_count
 from tabnet_cli.prep.class_weights import class_weights
 from tabnet_cli.prep.types import Prepared
@@ -101,6 +103,7 @@ def train(
     config = resolve(config, prepared)
     device = device or select_device(config.device)
     model_config = model_config_for(prepared, arch)
+    check_batches(prepared, model_config, config, device, rank)
     torch.manual_seed(config.seed)
     model = _build(model_config, device)
     # the count used is saved as the setting: results can differ in the last bits between
@@ -108,9 +111,10 @@ def train(
     config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
+    data = batch_source(prepared, device, rank, fit_config.batch_size, model)
     result = fit(
         net,
-        batch_source(prepared, device, rank),
+        data,
         fit_config,
         prepared.task,
         target_spread=prepared.targets.spread_,
@@ -131,8 +135,7 @@ def _data_parallel(model: nn.Module, config: TrainConfig, device: torch.device, 
         return model, config, None
 
     net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-    # the global batch stays --batch-size, so an epoch has as many steps as alone
-    return net, replace(config, batch_size=max(1, config.batch_size // rank.world)), reduce_means
+    return net, replace(config, batch_size=local_batch(config.batch_size, rank.world)), reduce_means
 
 
 def _refuse_no_epoch(result: FitResult) -> None:
@@ -174,11 +177,37 @@ def model_config_for(prepared: Prepared, arch: ArchConfig) -> ModelConfig:
     )
 
 
-def batch_source(prepared: Prepared, device: torch.device, rank: Rank | None) -> Batches:
-    """The batches ``fit`` reads: the streamed rows of a streamed run, else the prepared
-    matrices on ``device`` (under torchrun, this rank's shard of them)."""
+def check_batches(
+    prepared: Prepared,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    device: torch.device,
+    rank: Rank | None,
+) -> None:
+    """Refuses, before training, batches this run cannot have: fewer training rows than
+    processes, or (streamed) a batch that does not fit in ``--memory-budget``."""
+    world = rank.world if rank is not None else 1
+    if prepared.provenance.train_rows < world:
+        raise TabnetError(
+            f"{prepared.provenance.train_rows} training rows cannot be shared by {world} "
+            "processes; give more rows or a smaller --nproc"
+        )
     if prepared.streamed:
-        return StreamedRows(prepared, device)
+        with torch.random.fork_rng(devices=[]):  # the run's own weights draw as they would
+            probe = build_mlp(model_config)
+        step = step_bytes(probe, prepared.features.n_features, device)
+        streamed_sizes(prepared, local_batch(config.batch_size, world), rank, step)
+
+
+def batch_source(
+    prepared: Prepared, device: torch.device, rank: Rank | None, batch_size: int, model: nn.Module
+) -> Batches:
+    """The batches ``fit`` reads: the streamed rows of a streamed run (sized from the
+    budget for batches of ``batch_size`` rows of ``model``), else the prepared matrices on
+    ``device``; under torchrun, this rank's share of them."""
+    if prepared.streamed:
+        step = step_bytes(model, prepared.features.n_features, device)
+        return StreamedRows(prepared, device, batch_size, rank, step)
     matrices = prepared.matrices
     train_rows = (matrices.x_train, matrices.y_train)
     return in_memory(train_rows, (matrices.x_valid, matrices.y_valid), device, rank)

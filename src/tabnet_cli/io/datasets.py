@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from tabnet_cli.errors import DataError, short_list
 from tabnet_cli.io.chunks import parquet_chunks
+from tabnet_cli.io.csv_blocks import MIN_BLOCK_BYTES, pool_size
 from tabnet_cli.io.csv_parse import first_line
 from tabnet_cli.io.opening import check_source
 from tabnet_cli.io.read_options import DEFAULT_READ, ReadOptions
@@ -142,22 +143,31 @@ class BlockSource:
         """The table's size as stored, uncompressed for parquet (an estimate for gzip)."""
         if self.is_parquet:
             return sum(block.bytes for block in self.blocks)
-        files = {block.path for block in self.blocks}
-        return sum(os.stat(p).st_size * (4 if p.endswith(".gz") else 1) for p in files)
+        return sum(_text_bytes(path) for path in {block.path for block in self.blocks})
 
     def in_memory_bytes(self) -> int:
         """About the memory in-memory training would need for this table."""
         return int(self.table_bytes() * IN_MEMORY_FACTOR)
 
-    def read(self, index: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-        """The chunks of block ``index`` in file order (all columns, or ``columns``)."""
+    def read_bytes(self) -> int:
+        """Raw bytes held while a block is read, besides its chunks: the largest parquet
+        row group's column chunks, or the CSV parser's round of blocks (at least 1 MiB
+        each, one per thread and one more; a small file is one block)."""
+        if self.is_parquet:
+            return max(block.bytes for block in self.blocks)
+        largest = max(_text_bytes(block.path) for block in self.blocks)
+        return min((pool_size() + 1) * MIN_BLOCK_BYTES, largest)
+
+    def read(
+        self, index: int, columns: list[str] | None = None, rows: int = CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        """The chunks of block ``index`` in file order (all columns, or ``columns``), of
+        at most ``rows`` rows."""
         block = self.blocks[index]
         if block.row_group is None:
-            chunks = iter_table(block.path, CHUNK_ROWS, self.options)
+            chunks = iter_table(block.path, rows, self.options)
         else:
-            chunks = parquet_chunks(
-                block.path, CHUNK_ROWS, self.options, [block.row_group], columns
-            )
+            chunks = parquet_chunks(block.path, rows, self.options, [block.row_group], columns)
         for chunk in chunks:
             chunk.columns = [str(c).strip() for c in chunk.columns]
             self._check_columns(list(chunk.columns), block.path, columns)
@@ -188,6 +198,11 @@ class BlockSource:
                 f"{short_list(sorted(set(names) ^ set(expected)))}; "
                 "give files with the same columns"
             )
+
+
+def _text_bytes(path: str) -> int:
+    """A CSV file's size, uncompressed (an estimate for gzip)."""
+    return os.stat(path).st_size * (4 if path.endswith(".gz") else 1)
 
 
 def value_kind(column: pd.Series) -> str | None:

@@ -30,7 +30,12 @@ from tabnet_cli.run.save import TrainSummary, check_savable, write_run
 from tabnet_cli.settings.config import RunConfig
 from tabnet_cli.settings.recipes import bagged_members, resolve_data, resolve_training
 from tabnet_cli.system import distributed
-from tabnet_cli.system.memory import format_size, memory_budget
+from tabnet_cli.system.memory import (
+    format_size,
+    memory_budget,
+    release_freed_memory,
+    trim_freed_memory,
+)
 
 if TYPE_CHECKING:
     pass
@@ -112,7 +117,7 @@ def _train_and_save(
     # PyTorch (about 220 MB) is imported only now: reading a large file is the memory peak
     # of a run, and it need not carry the library.
     from tabnet_cli.fit.devices import select_device
-    from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
+    from tabnet_cli.fit.train import check_batches, check_memory, model_config_for, resolve, train
 
     train_config = resolve(config.train, prepared)
     device = select_device(train_config.device)
@@ -120,11 +125,13 @@ def _train_and_save(
     if rank is not None:
         device = _rank_device(device, rank)
         distributed.start(rank, device)
+        distributed.check_same(prepared.digest(), "data and encoders", device)
         if not rank.is_main:  # one voice: rank 0 prints and writes
             callbacks, notify = (), _silent
     model_config = model_config_for(prepared, config.arch)
     check_memory(model_config, device)
     check_savable(source, prepared, model_config, train_config, config)  # before training
+    check_batches(prepared, model_config, train_config, device, rank)
     for message in prepared.notices:  # only once the input is known to be usable
         notify(message)
     try:
@@ -144,9 +151,9 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 
     streamed, reason = should_stream(source, config.data)
     if streamed:
-        if distributed.current() is not None:
-            raise _streaming_refused(source, config, "--nproc (torchrun)")
+        release_freed_memory()  # resident memory follows the rows held, within the budget
         prepared = prepare_streamed(source, config.data, config.train.seed, config.train.loss)
+        trim_freed_memory()  # what the pass over the data freed, before training holds more
         prepared.notices.insert(0, reason)  # said once the data are known to be usable
         return prepared
     table = read_source(source, config.data)
@@ -156,8 +163,8 @@ def _prepared(source: str, config: RunConfig) -> Prepared:
 
 def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
     """What every process of a data-parallel run (``--nproc``) would refuse, checked once
-    before they start: stdin (each process reads DATA), an ensemble, data that need
-    streaming, GPUs too few for the processes."""
+    before they start: stdin (each process reads DATA), an ensemble, DATA that does not
+    open, GPUs too few for the processes."""
     if source == STDIN:
         raise TabnetError(
             f"--nproc {nproc} starts {nproc} processes that each read DATA; give a file, "
@@ -168,13 +175,13 @@ def check_data_parallel(source: str, config: RunConfig, nproc: int) -> None:
             "--folds trains its members one after the other in one process; leave out "
             "--nproc or --folds"
         )
-    refuse_streaming(source, config, "--nproc (torchrun)")
+    should_stream(source, config.data)  # opens DATA: a missing file is said once
     distributed.check_devices(config.train.device, nproc)
 
 
 def refuse_streaming(source: str, config: RunConfig, what: str) -> None:
-    """Ensembles, data-parallel runs, cv and tune hold the table in memory: refuse one
-    that needs streaming rather than run out of memory."""
+    """Ensembles, cv and tune hold the table in memory: refuse one that needs streaming
+    rather than run out of memory."""
 
     if should_stream(source, config.data)[0]:
         raise _streaming_refused(source, config, what)

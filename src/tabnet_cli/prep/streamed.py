@@ -9,6 +9,12 @@ quartiles of 200k rows are as good as the whole column's; categories too rare to
 in it go to the "other" slot), with the checks, notes and errors of every run. The
 result is a ``Prepared`` whose rows are a :class:`StreamPlan`, read by
 ``fit/streamed_batches.py``.
+
+The pass holds rows within ``--memory-budget``: chunks of ``memory.chunk_rows`` rows, and
+a sample of at most ``SAMPLE_ROWS`` rows, fewer when ``SAMPLE_COPIES`` copies of it (the
+sampler keeps up to twice its size, and trims through a copy) would take more than half
+the budget. Each process of a data-parallel run makes the same pass and fits the same
+encoders (``jobs/train.py`` checks that with a digest).
 """
 
 from __future__ import annotations
@@ -33,14 +39,16 @@ from tabnet_cli.prep.prepare import (
 from tabnet_cli.prep.targets import label_key
 from tabnet_cli.prep.types import StreamPlan
 from tabnet_cli.settings.config import DataConfig
-from tabnet_cli.system.memory import format_size, memory_budget
+from tabnet_cli.system.memory import chunk_rows, format_size, memory_budget
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from tabnet_cli.prep.types import Prepared
 
-SAMPLE_ROWS = 200_000  # rows the encoders are fitted on
+SAMPLE_ROWS = 200_000  # rows the encoders are fitted on, when the budget allows
+MIN_SAMPLE_ROWS, SAMPLE_COPIES = 1000, 5
+MEASURED_ROWS = 256  # rows read to learn a row's size in pandas before the pass
 MAX_COUNTED_LABELS = 10_000  # beyond this many distinct target values, stop counting them
 
 
@@ -83,6 +91,9 @@ class _Tally:
     """What the pass over one source counted."""
 
     starts: list[int] = field(default_factory=list)
+    train_counts: list[int] = field(default_factory=list)  # training rows per block
+    valid_counts: list[int] = field(default_factory=list)  # validation rows per block
+    row_bytes: int = 1  # a row of the source as pandas holds it
     rows: int = 0
     train_rows: int = 0
     valid_rows: int = 0
@@ -111,17 +122,21 @@ class StreamedPass(Seen):
 
     def encoded_rows(self, features, targets) -> StreamPlan:
         """Where training reads its rows each epoch, and which are which."""
-        config = self.config
+        config, tally, valid = self.config, self.tally, self.valid_tally
         return StreamPlan(
             self.blocks,
-            self.tally.starts,
+            tally.starts,
             [*features.input_columns, config.target],
             config.target,
             config.validation_split,
             self.seed,
             memory_budget(config.memory_budget),
             self.valid,
-            self.valid_tally.starts if self.valid_tally else [],
+            valid.starts if valid else [],
+            tally.train_counts,
+            (valid or tally).valid_counts,
+            max(tally.row_bytes, valid.row_bytes if valid else 1),
+            max(source.read_bytes() for source in (self.blocks, self.valid) if source),
         )
 
 
@@ -139,8 +154,9 @@ def read_streamed(source: str, config: DataConfig, seed: int) -> StreamedPass:
     valid = None
     if config.validation_data:
         valid = BlockSource.open(config.validation_data, config.read_options())
-    tally = _tally(blocks, config, seed, "train" if valid else "split")
-    valid_tally = _tally(valid, config, seed, "valid") if valid else None
+    budget = memory_budget(config.memory_budget)
+    tally = _tally(blocks, config, seed, "train" if valid else "split", budget)
+    valid_tally = _tally(valid, config, seed, "valid", budget) if valid else None
     notices: list[str] = []
     for counted in (tally, valid_tally) if valid_tally else (tally,):
         note_missing_targets(counted.missing_targets, counted.rows, config.target, notices)
@@ -170,15 +186,18 @@ def read_streamed(source: str, config: DataConfig, seed: int) -> StreamedPass:
     )
 
 
-def _tally(blocks: BlockSource, config: DataConfig, seed: int, part: str) -> _Tally:
+def _tally(blocks: BlockSource, config: DataConfig, seed: int, part: str, budget: int) -> _Tally:
     """Counts rows per block and part, and keeps the training sample. ``part``: "split"
     (hash split), "train" or "valid" (every row; with a --validation-data file)."""
 
     tally, target = _Tally(), config.target
-    sample = BottomKSample(SAMPLE_ROWS, seed)
+    tally.row_bytes = _row_bytes(blocks)
+    sample = BottomKSample(sample_rows(budget, tally.row_bytes), seed)
+    rows = chunk_rows(budget, tally.row_bytes)
     for index in range(len(blocks.blocks)):
         tally.starts.append(tally.rows)
-        for chunk in blocks.read(index):
+        before = (tally.train_rows, tally.valid_rows)
+        for chunk in blocks.read(index, rows=rows):
             if tally.header is None:
                 require_named_columns(chunk, config, blocks.name, validation=part == "valid")
                 tally.header = chunk.iloc[:0]
@@ -194,8 +213,33 @@ def _tally(blocks: BlockSource, config: DataConfig, seed: int, part: str) -> _Ta
                 sample.add(chunk[train], positions[train])
             tally.train_labels = _count(tally.train_labels, chunk[target][train], label_key)
             tally.valid_labels = _count(tally.valid_labels, chunk[target][valid], label_key)
+        tally.train_counts.append(tally.train_rows - before[0])
+        tally.valid_counts.append(tally.valid_rows - before[1])
     tally.sample = sample.frame()
     return tally
+
+
+def sample_rows(budget: int, row_bytes: int) -> int:
+    """Rows of the sample the encoders are fitted on, within half of ``budget``.
+
+    Example:
+        >>> sample_rows(256 * 2**20, 84), sample_rows(16 * 2**20, 84)
+        (200000, 19972)
+    """
+    fits = budget // 2 // (SAMPLE_COPIES * row_bytes)
+    return min(SAMPLE_ROWS, max(MIN_SAMPLE_ROWS, fits))
+
+
+def _row_bytes(blocks: BlockSource) -> int:
+    """Bytes of a row of ``blocks`` as pandas holds it, measured on its first rows."""
+    chunks = blocks.read(0, rows=MEASURED_ROWS)
+    try:
+        first = next(chunks, None)
+    finally:
+        chunks.close()
+    if first is None or not len(first):
+        return 1
+    return max(int(first.memory_usage(deep=True, index=False).sum()) // len(first), 1)
 
 
 def _count(counter: Counter | None, values: pd.Series, key) -> Counter | None:

@@ -4,6 +4,8 @@ training takes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,6 +104,29 @@ class Prepared:
             raise TypeError("a streamed Prepared has no matrices; read its rows with its plan")
         return self.rows
 
+    def digest(self) -> str:
+        """A SHA-256 of what training depends on (the encoders, the task, the rows' counts
+        and, streamed, where each block's rows are): equal on processes that prepared the
+        same data the same way.
+
+        Example:
+            >>> from tabnet_cli.settings.config import DataConfig
+            >>> from tabnet_cli.prep.streamed import prepare_streamed
+            >>> config = DataConfig(target="progression")
+            >>> one, two = (prepare_streamed("sample_data/diabetes.csv", config, s) for s in (0, 0))
+            >>> one.digest() == two.digest(), len(one.digest())
+            (True, 64)
+        """
+        rows = self.rows
+        where = (
+            [rows.starts, rows.train_counts, rows.valid_counts, rows.valid_starts]
+            if isinstance(rows, StreamPlan)
+            else [len(rows.y_train), len(rows.y_valid)]
+        )
+        state = [self.task, self.loss, self.features.state(), self.targets.state(), where]
+        text = json.dumps(state, sort_keys=True, default=_plain)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     @property
     def plan(self) -> StreamPlan:
         """Where a streamed run's rows come from; an in-memory run has no plan."""
@@ -123,3 +148,12 @@ class StreamPlan:
     budget: int  # bytes for buffers
     valid_source: BlockSource | None = None  # --validation-data: every row validates
     valid_starts: list[int] = field(default_factory=list)
+    train_counts: list[int] = field(default_factory=list)  # training rows per block
+    valid_counts: list[int] = field(default_factory=list)  # validation rows per block
+    row_bytes: int = 1  # a row as read, in pandas
+    read_bytes: int = 0  # raw bytes held while a block is read (a parquet row group)
+
+
+def _plain(value) -> object:
+    """A NumPy value or array as JSON can hold it, in full (``repr`` shortens arrays)."""
+    return value.tolist() if hasattr(value, "tolist") else repr(value)

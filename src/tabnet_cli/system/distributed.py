@@ -84,13 +84,36 @@ def shard(rows: np.ndarray, rank: Rank) -> np.ndarray:
 
 
 def reduce_means(means: torch.Tensor, rows: int) -> torch.Tensor:
-    """Means over this rank's ``rows`` turned into means over every rank's rows."""
+    """Means over this rank's ``rows`` turned into means over every rank's rows (a rank
+    without rows, whose means are NaN, adds nothing)."""
     import torch  # not at start-up: tabnet --help stays light
     import torch.distributed as dist  # not at start-up: tabnet --help stays light
 
-    packed = torch.cat([means.double() * rows, means.new_tensor([rows], dtype=torch.float64)])
+    sums = means.double() * rows if rows else torch.zeros_like(means, dtype=torch.float64)
+    packed = torch.cat([sums, means.new_tensor([rows], dtype=torch.float64)])
     dist.all_reduce(packed)
     return (packed[:-1] / packed[-1]).to(means.dtype)
+
+
+def check_same(digest: str, what: str, device: torch.device) -> None:
+    """Refuses to go on unless every rank holds the same ``digest`` (a hex SHA-256) of
+    ``what`` (compared on ``device``, NCCL's GPU or gloo's CPU): ranks that would train on
+    different data or encoders must not average their gradients. Every rank raises the
+    same error, so none waits for another.
+    """
+    import torch  # not at start-up: tabnet --help stays light
+    import torch.distributed as dist  # not at start-up: tabnet --help stays light
+
+    mine = torch.tensor(list(bytes.fromhex(digest)), dtype=torch.int64, device=device)
+    low, high = mine.clone(), mine.clone()
+    dist.all_reduce(low, dist.ReduceOp.MIN)
+    dist.all_reduce(high, dist.ReduceOp.MAX)
+    if not torch.equal(low, high):
+        raise TabnetError(
+            f"the {dist.get_world_size()} processes prepared different {what}: the data "
+            "changed while they read it, or a node reads other files; give every node the "
+            "same DATA and train again"
+        )
 
 
 def reports() -> bool:

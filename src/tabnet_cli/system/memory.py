@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -23,6 +24,9 @@ UNITS = {
 }
 AUTO_SHARE = 0.5  # --memory-budget auto: half of the memory available when training starts
 FALLBACK_BUDGET = 2 * 2**30  # when the system does not say what is available
+# a streamed run reads CHUNK_ROWS rows at a time, fewer when READ_COPIES of them (arrow,
+# pandas, the rows kept, their encoding) would take more than 1/READ_SHARE of the budget
+CHUNK_ROWS, MIN_CHUNK_ROWS, READ_COPIES, READ_SHARE = 65536, 64, 4, 8
 
 
 def parse_size(text: str) -> int:
@@ -83,3 +87,53 @@ def memory_budget(setting: str) -> int:
         return parse_size(setting)
     available = available_memory()
     return int(available * AUTO_SHARE) if available else FALLBACK_BUDGET
+
+
+def chunk_rows(budget: int, row_bytes: int) -> int:
+    """Rows a streamed run reads at a time within ``budget`` bytes, for rows of
+    ``row_bytes`` bytes as pandas holds them.
+
+    Example:
+        >>> chunk_rows(256 * 2**20, 84), chunk_rows(2**20, 84)
+        (65536, 390)
+    """
+    fits = budget // READ_SHARE // (READ_COPIES * max(row_bytes, 1))
+    return min(max(fits, MIN_CHUNK_ROWS), CHUNK_ROWS)
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 128 << 10  # a column of a 65536-row chunk (256 KiB) gets its own mapping
+
+
+def release_freed_memory() -> None:
+    """Makes the memory of freed large arrays go back to the system at once, so that a
+    streamed run's resident memory follows what it holds. glibc's malloc gives blocks of
+    128 KiB and more their own mappings (by default that threshold grows to 32 MiB as
+    such blocks are freed, after which freed arrays stay in the heap), and pyarrow allocates
+    through malloc instead of mimalloc, which keeps what is freed for later. No-op where
+    glibc is not the C library.
+
+    Example:
+        >>> release_freed_memory()
+    """
+    import ctypes  # only a streamed run changes the allocators
+
+    with contextlib.suppress(OSError, AttributeError):  # another C library: its own policy
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    import pyarrow as pa  # pyarrow loads on first use, not with this module
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def trim_freed_memory() -> None:
+    """Hands the free pages of malloc's heaps back to the system (glibc's ``malloc_trim``):
+    what a pass over the data freed in the middle of a heap stays resident otherwise.
+    No-op where glibc is not the C library.
+
+    Example:
+        >>> trim_freed_memory()
+    """
+    import ctypes  # only a streamed run trims the heaps
+
+    with contextlib.suppress(OSError, AttributeError):  # another C library: its own policy
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
