@@ -20,7 +20,12 @@ It also measures, in the same run:
   all-reduce a float32 tensor of the network's weight count (what DDP sends per step, in
   one bucket below 25 MB), median of 50;
 - one process x 1 thread at the per-rank batch (512): how much of the 2x a rank loses to
-  its smaller matrix products alone.
+  its smaller matrix products alone;
+- the machine's ceiling: two independent 1-thread trainings at the per-rank batch, started
+  together (no DDP, nothing exchanged): their summed rows/s over one alone is the most
+  any 2-process run can gain here (2 vCPUs of a VM need not be 2 cores' worth), and twice
+  the slower one's rows/s is the bound of a lockstep run, whose every step waits for the
+  slower rank.
 A clean figure needs a quiet machine: `uptime` is printed before and after.
 """
 
@@ -38,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "ddp"
 LAYERS, BATCH, FEATURES = (256, 256), 1024, 20
+CEILING = "2 independent 1 x 1 at once (no DDP)"
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -73,6 +79,18 @@ def train(data: Path, extra: list[str], out: Path, epochs: int, seed: int) -> di
     steps = -(-metrics["train_rows"] // batch) * metrics["epochs_run"]
     return {"rows_s": rows_per_s, "val_loss": metrics["kept"]["val_loss"], "peak": peak,
             "wall": wall, "step_ms": 1000 * metrics["train_seconds"] / steps}  # fmt: skip
+
+
+def train_pair(data: Path, extra: list[str], out: Path, epochs: int, seed: int) -> dict:
+    """Two independent trainings started together: their summed rows/s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda i: train(data, extra, out / str(i), epochs, seed), (0, 1)))
+    # in lockstep (DDP), every step waits for the slower of the two
+    return {**done[0], "rows_s": sum(r["rows_s"] for r in done),
+            "lockstep": 2 * min(r["rows_s"] for r in done),
+            "peak": max(r["peak"] for r in done)}  # fmt: skip
 
 
 def _all_reduce_worker(rank: int, port: int, numel: int, results) -> None:
@@ -154,6 +172,7 @@ def main() -> None:
         "in memory, 1 process x 1 thread": one,
         "in memory, 2 processes x 1 thread": two,
         f"in memory, 1 x 1, batch {BATCH // 2}": [*one, "--batch-size", str(BATCH // 2)],
+        CEILING: [*one, "--batch-size", str(BATCH // 2)],
     }
     if not args.skip_streamed:
         budget = ["--memory-budget", args.budget]
@@ -164,7 +183,8 @@ def main() -> None:
     for attempt in range(args.repeats):
         for name, extra in setups.items():
             out = OUT / f"run-{attempt}-{time.monotonic_ns()}"
-            runs[name].append(train(data, extra, out, args.epochs, seed=attempt))
+            measure = train_pair if name == CEILING else train
+            runs[name].append(measure(data, extra, out, args.epochs, seed=attempt))
             print(f"    round {attempt}: {name}: {runs[name][-1]['rows_s']:,.0f} rows/s",
                   flush=True)  # fmt: skip
     reduce_ms = all_reduce_ms(weights())
@@ -181,6 +201,13 @@ def main() -> None:
             ratio = best[f"{mode}, 2 processes x 1 thread"] / best[f"{mode}, 1 process x 1 thread"]
             print(f"  speed-up {mode}: {ratio:.2f}x (target >= 1.7x)")
     half = best[f"in memory, 1 x 1, batch {BATCH // 2}"] / best["in memory, 1 process x 1 thread"]
+    ceiling = best[CEILING] / best["in memory, 1 process x 1 thread"]
+    lockstep = max(r["lockstep"] for r in runs[CEILING]) / best["in memory, 1 process x 1 thread"]
+    print(
+        f"  the machine's ceiling: two independent 1-thread trainings at batch {BATCH // 2}, "
+        f"together, {ceiling:.2f}x the rows/s of one process at batch {BATCH}; in lockstep "
+        f"(each step waits for the slower one): {lockstep:.2f}x"
+    )
     step = min(r["step_ms"] for r in runs["in memory, 2 processes x 1 thread"])
     print(
         f"  all-reduce of {weights():,} float32 (one step's gradients) between 2 gloo "

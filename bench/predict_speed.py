@@ -58,19 +58,23 @@ def generate(rows: int) -> dict[str, Path]:
     return paths
 
 
-def train(paths: dict[str, Path], rows: int) -> dict[str, Path]:
-    """The two runs, trained by this checkout on the CSV's first rows (2 epochs: the
-    architecture, not the fit, is what predict's time depends on)."""
+def train(paths: dict[str, Path], rows: int, src: Path) -> dict[str, Path]:
+    """The two runs, trained by the baseline (``src``) on the CSV's first rows (2 epochs:
+    the architecture, not the fit, is what predict's time depends on). The baseline's
+    model files load in every later version; a newer file names settings (such as
+    ``submodels``) that an older version's strict check refuses."""
     sample = OUT / f"f20-{rows}-first-{TRAIN_ROWS}.csv"
     if not sample.exists():
         with paths["csv"].open() as source, sample.open("w") as target:
             target.writelines(line for _, line in zip(range(TRAIN_ROWS + 1), source, strict=False))
     runs = {}
     for name, options in MODELS.items():
-        run = OUT / f"run-f20-{rows}-{name.split()[0]}"
+        run = OUT / f"run-f20-{rows}-{name.split()[0]}-baseline"
         if not run.exists():
             command = ["train", str(sample), "--target", "y", "--epochs", "2", "--verbose", "0"]
-            measured([sys.executable, "-m", "tabnet_cli", *command, *options, "--out", str(run)])
+            measured(
+                [sys.executable, "-m", "tabnet_cli", *command, *options, "--out", str(run)], src
+            )
         runs[name] = run
     return runs
 
@@ -207,8 +211,8 @@ def main() -> None:
         return
     OUT.mkdir(parents=True, exist_ok=True)
     paths = generate(args.rows)
-    runs = train(paths, args.rows)
     sources = {"new": REPO / "src", "baseline": baseline_source(args.baseline)}
+    runs = train(paths, args.rows, sources["baseline"])
     sizes = ", ".join(f"{k} {p.stat().st_size / 2**20:.0f} MiB" for k, p in paths.items())
     print(
         f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {args.rows} rows "

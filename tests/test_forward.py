@@ -75,3 +75,26 @@ def test_periodic_embedding_keeps_each_input_beside_its_cosines():
     flat = layer(x).reshape(5, 3, 4)[:, :, 1:]
     assert torch.allclose(flat, flat[:1].expand_as(flat))
     assert 0.9 < PeriodicEmbedding(200, 16, 4).frequency.std().item() < 1.1  # ~N(0, 1)
+
+
+def test_numpy_periodic_embedding_is_the_whole_array_formula_bit_for_bit():
+    # predict's output must not change with the layout the embedding is computed in:
+    # the same float32 operations, element by element, as on whole (rows, inputs, k) arrays
+    from tabnet_cli.nn.numpy_forward import PeriodicNumpy
+
+    rng = np.random.default_rng(0)
+    rows, width, k, d = 1000, 7, 16, 3
+    weights = {
+        "0.frequency": rng.standard_normal((width, k)).astype(np.float32),
+        "0.phase": rng.uniform(-1, 1, (width, k)).astype(np.float32),
+        "0.weight": rng.uniform(-0.25, 0.25, (width, k, d)).astype(np.float32),
+        "0.bias": rng.uniform(-0.25, 0.25, (width, d)).astype(np.float32),
+    }
+    x = (3 * rng.standard_normal((rows, width))).astype(np.float32)
+    waves = x[:, :, None] * weights["0.frequency"] + weights["0.phase"]
+    waves = np.cos(waves * np.float32(2 * np.pi))
+    mixed = np.matmul(waves.transpose(1, 0, 2), weights["0.weight"]).transpose(1, 0, 2)
+    expected = np.concatenate([x[:, :, None], mixed + weights["0.bias"]], axis=2)
+    found = PeriodicNumpy(weights, "0")(x)
+    assert found.dtype == np.float32
+    assert np.array_equal(found, expected.reshape(rows, -1))

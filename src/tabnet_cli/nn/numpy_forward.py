@@ -65,19 +65,22 @@ class PeriodicNumpy:
         self.bias = weights[f"{index}.bias"]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        # cos(2 pi (f x + p)) input by input, in place in one array laid out as the
-        # product reads it: the same float32 operations as on whole (rows, inputs, k)
-        # arrays, without four of them (168 MB each at 65536 rows x 40 inputs x 16)
+        # cos(2 pi (f x + p)) input by input, in place in one array: the same float32
+        # operations as on whole (rows, inputs, k) arrays, without four of them (168 MB
+        # each at 65536 rows x 40 inputs x 16). Laid out (inputs, k, rows), each operation
+        # runs along a whole column of rows: 4-5x faster than along the k = 16 of a row,
+        # and the same values bit for bit
         rows, width = x.shape
-        waves = np.empty((width, rows, self.frequency.shape[1]), dtype=np.float32)
+        columns = np.ascontiguousarray(x.T)
+        waves = np.empty((width, self.frequency.shape[1], rows), dtype=np.float32)
         for f, wave in enumerate(waves):
-            np.multiply(x[:, f, None], self.frequency[f], out=wave)
-            wave += self.phase[f]
+            np.multiply(self.frequency[f, :, None], columns[f], out=wave)
+            wave += self.phase[f, :, None]
             wave *= np.float32(2 * np.pi)
             np.cos(wave, out=wave)
         # per input f: (rows, k) @ (k, d), as one batched product over the inputs
-        mixed = np.matmul(waves, self.weight)
-        del waves
+        mixed = np.matmul(waves.transpose(0, 2, 1), self.weight)
+        del waves, columns
         out = np.empty((rows, width, mixed.shape[2] + 1), dtype=np.float32)
         out[:, :, 0] = x
         out[:, :, 1:] = mixed.transpose(1, 0, 2)
