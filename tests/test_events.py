@@ -82,11 +82,12 @@ def test_the_start_event_shows_the_recipe_and_members_are_named(cli, regression_
     assert start["recipe"] == "auto"
     train = start["config"]["train"]
     assert (train["optimizer"], train["lr"], train["schedule"]) == ("adamw", 0.002, "cosine")
-    assert start["from_data"] == ["loss", "batch_size", "label_smoothing"]
+    assert start["from_data"] == ["loss", "batch_size", "label_smoothing", "patience"]
     assert train["batch_size"] is None and train["epochs"] == 1  # given: not from the data
     begins = [e for e in events if e["event"] == "train_begin"]
     assert [e["member"] for e in begins] == [1, 2, 3, 4, 5]
     assert begins[0]["train_config"]["batch_size"] == 32  # resolved from the rows
+    assert begins[0]["train_config"]["patience"] == 10  # no dropout on so few rows
     epochs = [(e["member"], e["epoch"]) for e in events if e["event"] == "epoch"]
     assert epochs == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
 

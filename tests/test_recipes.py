@@ -83,6 +83,12 @@ def test_auto_recipe_fills_only_what_the_user_did_not_give():
     assert resolved.data.rank_inputs and resolved.arch.embedding == "periodic"
     for options in ({"rank_inputs": False}, {"scale": "quantile"}):  # ranks once at most
         assert not resolve_data(RunConfig.from_options({"target": "y", **options})).data.rank_inputs
+    # patience: 10 without dropout (fewer rows), 20 with it; --patience wins
+    assert (resolved.train.patience, resolved.arch.dropout) == (10, 0.0)
+    big = resolve_training(resolve_data(given), rows=8000, task="regression")
+    assert (big.train.patience, big.arch.dropout) == (20, 0.3)
+    chosen = RunConfig.from_options({"target": "y", "patience": 3})
+    assert resolve_training(resolve_data(chosen), 1000, "regression").train.patience == 3
     plain = RunConfig.from_options({"target": "y"}, recipe="plain")
     assert resolve_training(resolve_data(plain), 1000, "regression") == plain
 
