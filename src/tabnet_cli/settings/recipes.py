@@ -79,9 +79,10 @@ AUTO_DROPOUT, DROPOUT_ROWS = 0.3, 8_000
 
 # patience of networks trained without dropout (below DROPOUT_ROWS: the bagged members of
 # small tables) and with it. Without dropout the validation loss turns up early and
-# stays up: on 15 tables x 2 seeds, 10 kept the same epoch as 20 in 28 of 30 runs and
-# cut the time by a quarter to a half. With dropout it wanders and improves late: 10
-# lost doctor R2 0.14 and 0.06 (2 seeds) and diamonds 0.002 (bench/README.md, "Patience")
+# stays up: on 14 bagged tables x 2 seeds, 10 gave the test score of 20 in 22 of 28 runs
+# (mean change -0.0005, worst titanic -0.007) in 0.69x the time. With dropout it wanders
+# and improves late: 10 lost doctor R2 0.14 and 0.06 (2 seeds) and diamonds 0.002
+# (bench/README.md, "Patience")
 AUTO_PATIENCE = (10, 20)
 
 # bagging: K members, each trained on K-1 folds and early-stopped on its own fold, their
