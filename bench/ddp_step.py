@@ -100,11 +100,10 @@ def main() -> None:
     print(f"ms per step at batch {BATCH}, 1 thread per process (median of {args.steps - WARM_UP})")
     for mode in ("solo", "two solos", "ddp", "ddp bucket view", "flat all-reduce"):
         results = context.Queue()
-        if mode.endswith("solo") or mode.endswith("solos"):
-            count = 1 if mode == "solo" else 2
+        if mode in ("solo", "two solos"):
             workers = [
                 context.Process(target=solo_worker, args=(args.steps, results))
-                for _ in range(count)
+                for _ in range(1 if mode == "solo" else 2)
             ]
         else:
             with socket.socket() as probe:

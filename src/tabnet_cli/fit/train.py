@@ -103,7 +103,8 @@ def train(
     config = resolve(config, prepared)
     device = device or select_device(config.device)
     model_config = model_config_for(prepared, arch)
-    check_batches(prepared, model_config, config, device, rank)
+    # check_batches ran before (jobs.train, before any rank trains); a streamed batch
+    # that does not fit is refused again by the batch source, which sizes itself
     torch.manual_seed(config.seed)
     model = _build(model_config, device)
     # the count used is saved as the setting: results can differ in the last bits between
