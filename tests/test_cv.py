@@ -90,3 +90,36 @@ def test_cv_takes_a_runs_config_file(cli, binary_csv, tmp_path):
     result = cli("cv", "--config", run / "config.toml", "--folds", "2", "--json", "--verbose", "0")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)["folds"]) == 2
+
+
+@pytest.mark.parametrize("folds", [2, 3, 5])
+def test_folds_partition_the_rows_and_hold_every_class_evenly(folds):
+    from tabnet_cli.jobs.folds import assign_folds
+
+    labels = np.array(["a"] * 37 + ["b"] * 11 + ["c"] * 6)
+    fold_of_row = assign_folds(labels, folds, seed=3)
+    sizes = np.bincount(fold_of_row, minlength=folds)
+    assert sizes.sum() == len(labels) and sizes.max() - sizes.min() <= 1
+    for label in "abc":
+        per_fold = np.bincount(fold_of_row[labels == label], minlength=folds)
+        assert per_fold.max() - per_fold.min() <= 1  # stratified: within one row
+    assert not np.array_equal(fold_of_row, assign_folds(labels, folds, seed=4))
+
+
+def test_folds_do_not_load_scikit_learn():
+    # scikit-learn's model_selection pulls in SciPy: about a second before a bagged run's
+    # first step, for a split NumPy makes in microseconds
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd\n"
+        "from tabnet_cli.jobs.folds import fold_splits\n"
+        "from tabnet_cli.prep.types import Table\n"
+        "from tabnet_cli.settings.config import DataConfig\n"
+        "table = Table('t.csv', pd.DataFrame({'y': ['a', 'b'] * 5, 'x': range(10)}))\n"
+        "fold_splits(table, DataConfig(target='y'), 'auto', 5, 0)\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
