@@ -23,6 +23,7 @@ import numpy as np
 
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.jobs.folds import fold_splits, refuse_validation_file
+from tabnet_cli.jobs.member_processes import member_processes, train_members
 from tabnet_cli.nn.ensemble import StackedMembers
 from tabnet_cli.prep.prepare import prepare, read_source
 from tabnet_cli.prep.types import Matrices, Split
@@ -62,7 +63,7 @@ def train_ensemble(
     """
     # torch loads on first use, not with this module
     from tabnet_cli.fit.devices import select_device
-    from tabnet_cli.fit.train import check_memory, model_config_for, resolve, train
+    from tabnet_cli.fit.train import check_memory, model_config_for, resolve
 
     refuse_validation_file(config.data)
     config = resolve_data(config)
@@ -79,22 +80,45 @@ def train_ensemble(
     check_savable(source, prepared, model_config, train_config, config)
     for message in prepared.notices:
         notify(message)
-    members = []
-    for index, split in enumerate(splits, start=1):
-        notify(f"member {index}/{folds}: validated on fold {index} ({len(split.valid_rows)} rows)")
-        member = _member_data(prepared, split)
-        told = [member_callback(callback, index) for callback in callbacks]
-        fitted = train(member, config.arch, train_config, told, device)
-        members.append((fitted, member))
-        if fitted.result.stop_reason == "interrupted":
-            if not keep_partial:
-                raise KeyboardInterrupt  # an ensemble missing members is not what was asked
-            break
+    data = [_member_data(prepared, split) for split in splits]
+
+    def announce(member: int) -> None:  # 0-based
+        rows = len(splits[member].valid_rows)
+        notify(f"member {member + 1}/{folds}: validated on fold {member + 1} ({rows} rows)")
+
+    def told(member: int) -> list[Callback]:
+        return [member_callback(callback, member + 1) for callback in callbacks]
+
+    processes = member_processes(folds, device, train_config)
+    if processes > 1:
+        trained = train_members(data, config.arch, train_config, device, told, processes, announce)
+    else:
+        trained = _in_turn(data, config.arch, train_config, device, told, announce)
+    interrupted = len(trained) < folds or any(
+        fitted.result.stop_reason == "interrupted" for _, fitted in trained
+    )
+    if not trained or (interrupted and not keep_partial):
+        raise KeyboardInterrupt  # an ensemble missing members is not what was asked
+    members = [(fitted, data[member]) for member, fitted in trained]
     if len(members) == 1:  # interrupted in the first member: a single network
         fitted, member = members[0]
         single = replace(config, data=replace(config.data, folds=1))
         return TrainSummary(run_dir, write_run(run_dir, source, member, fitted, single))
-    return _save(run_dir, source, prepared, members, config)
+    return _save(run_dir, source, prepared, members, config, processes)
+
+
+def _in_turn(data, arch, train_config, device, told, announce) -> list[tuple[int, Fitted]]:
+    """The members trained one after the other in this process, up to an interrupted one."""
+    from tabnet_cli.fit.train import train  # torch loads on first use, not with this module
+
+    trained = []
+    for member, rows in enumerate(data):
+        announce(member)
+        fitted = train(rows, arch, train_config, told(member), device)
+        trained.append((member, fitted))
+        if fitted.result.stop_reason == "interrupted":
+            break
+    return trained
 
 
 class _Member(Callback):
@@ -156,7 +180,7 @@ def _member_data(prepared: Prepared, split) -> Prepared:
     )
 
 
-def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], config):
+def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], config, processes):
 
     first = members[0][0]
     manifest = build_manifest(prepared, first, config)
@@ -167,7 +191,7 @@ def _save(run_dir, source, prepared, members: list[tuple[Fitted, Prepared]], con
         data=replace(manifest.data, validation_rows=rows),  # every row, out of fold
     )
     epochs, history = mean_history([fitted.result.history.history for fitted, _ in members])
-    metrics = ensemble_metrics(members)
+    metrics = {**ensemble_metrics(members), "member_processes": processes}
     files = {CONFIG_FILE: dump_config(resolved_config(config, prepared, first), source)}
     models = StackedMembers([fitted.model for fitted, _ in members])
     save_run(run_dir, models, manifest, epochs, history, metrics, files)

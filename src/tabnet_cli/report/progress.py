@@ -121,7 +121,8 @@ class KerasProgress(Callback):
     def on_epoch_end(self, *, epoch: int, logs: Logs, **context: Any) -> None:
         if self.verbose == 0:
             return
-        elapsed = self.clock() - self._started
+        # an epoch trained in a worker process and replayed here brings its own time
+        elapsed = context.get("seconds", self.clock() - self._started)
         timing = f"{elapsed:.0f}s {format_step_time(elapsed / max(self.steps, 1))}"
         if self._live is not None:
             line = f"{format_bar(self.steps, self.steps)} - {timing}{format_logs(logs)}"

@@ -1,0 +1,139 @@
+"""Bagged members trained side by side in forked worker processes (jobs/member_processes.py):
+the same ensemble as members trained in turn, events replayed in member order, Ctrl-C and
+worker errors handled as in one process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.numpy import load_file
+
+import tabnet_cli.jobs.ensemble as ensemble
+import tabnet_cli.jobs.member_processes as member_processes
+from tabnet_cli.fit.callbacks import Callback
+
+FAST = "--recipe plain --layers 8 --epochs 6 --folds 3 --verbose 0"
+
+
+@pytest.fixture
+def processes(monkeypatch):
+    """Sets how many worker processes the ensemble uses (1: members in turn, here)."""
+
+    def use(count: int) -> None:
+        monkeypatch.setattr(ensemble, "member_processes", lambda *args: count)
+
+    return use
+
+
+def test_workers_train_the_same_members_as_one_process(cli, regression_csv, tmp_path, processes):
+    runs = {}
+    for count in (1, 2, 3):
+        processes(count)
+        out = tmp_path / f"p{count}"
+        result = cli.line(f"train {regression_csv} --target y --out {out} {FAST} --threads 1")
+        assert result.exit_code == 0, result.stderr
+        runs[count] = load_file(str(out / "model.safetensors"))
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["member_processes"] == count
+    for count in (2, 3):
+        assert runs[count].keys() == runs[1].keys()
+        for name, tensor in runs[1].items():
+            assert (runs[count][name] == tensor).all(), name  # bit for bit
+
+
+def test_events_are_replayed_member_after_member(cli, binary_csv, tmp_path, processes):
+    processes(3)
+    out = tmp_path / "events"
+    result = cli.line(f"train {binary_csv} --target label --out {out} {FAST} --log-format jsonl")
+    assert result.exit_code == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    epochs = [(e["member"], e["epoch"]) for e in events if e["event"] == "epoch"]
+    assert epochs == sorted(epochs) and {m for m, _ in epochs} == {1, 2, 3}
+    begins = [e["member"] for e in events if e["event"] == "train_begin"]
+    assert begins == [1, 2, 3]
+
+
+def test_text_progress_keeps_each_epochs_own_time(cli, regression_csv, tmp_path, processes):
+    processes(2)
+    out = tmp_path / "text"
+    options = FAST.replace("--verbose 0", "--verbose 2")
+    result = cli.line(f"train {regression_csv} --target y --out {out} {options}")
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Note: member")]
+    assert [n.split()[2] for n in notes] == ["1/3:", "2/3:", "3/3:"]
+    epoch_lines = [line for line in result.stderr.splitlines() if line.startswith("Epoch ")]
+    assert len(epoch_lines) == 18 and all("/step" in line for line in epoch_lines)
+
+
+class _CtrlCInTheParent(Callback):
+    """Raises KeyboardInterrupt (what a Ctrl-C raises) while the parent replays member
+    1's second epoch."""
+
+    def on_epoch_end(self, *, epoch: int, **context) -> None:
+        if context.get("member") == 1 and epoch == 2:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("keep_partial", [True, False])
+def test_ctrl_c_stops_the_workers(regression_csv, tmp_path, processes, keep_partial):
+    from tabnet_cli.settings.config import RunConfig
+
+    processes(2)
+    config = RunConfig.from_options(
+        {"target": "y", "layers": (8,), "epochs": 400, "folds": 3}, recipe="plain"
+    )
+    run_dir = tmp_path / "stopped"
+    train = ensemble.train_ensemble
+    args = (str(regression_csv), config, run_dir, [_CtrlCInTheParent()])
+    if not keep_partial:  # --folds asked for: an ensemble missing members is not saved
+        with pytest.raises(KeyboardInterrupt):
+            train(*args, keep_partial=False)
+        assert not run_dir.exists()
+        return
+    summary = train(*args, keep_partial=True)
+    metrics = summary.metrics
+    assert metrics["stop_reason"] == "interrupted"
+    # the members that ended an epoch before the stop (member 1 at least; a lone member
+    # is saved as a single network), each stopped long before its 400 epochs
+    runs = metrics.get("member_runs", [metrics])
+    assert 1 <= len(runs) <= 3 and all(run["epochs_run"] < 400 for run in runs)
+
+
+def test_a_workers_error_is_raised_in_the_parent(
+    cli, regression_csv, tmp_path, processes, monkeypatch
+):
+    import tabnet_cli.fit.train as fit_train
+    from tabnet_cli.errors import DataError
+
+    def broken(*args, **kwargs):
+        raise DataError("column 'q' broke in a worker")
+
+    processes(2)
+    monkeypatch.setattr(fit_train, "train", broken)  # the forked workers inherit it
+    out = tmp_path / "broken"
+    result = cli.line(f"train {regression_csv} --target y --out {out} {FAST}")
+    assert result.exit_code == 2
+    assert "column 'q' broke in a worker" in result.stderr
+    assert not Path(out).exists()
+
+
+def test_processes_follow_the_free_cores(monkeypatch):
+    import torch
+
+    from tabnet_cli.settings.config import TrainConfig
+
+    monkeypatch.setattr(member_processes, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 3)
+    monkeypatch.setattr(member_processes.sys, "platform", "linux")
+    cpu, auto = torch.device("cpu"), TrainConfig(threads=0)
+    assert member_processes.member_processes(5, cpu, auto) == 5
+    assert member_processes.member_processes(9, cpu, auto) == 5  # 8 cores, 3 busy
+    assert member_processes.member_processes(5, cpu, TrainConfig(threads=2)) == 1
+    assert member_processes.member_processes(5, torch.device("cuda"), auto) == 1
+    monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 8)
+    assert member_processes.member_processes(5, cpu, auto) == 1
+    monkeypatch.setattr(member_processes.sys, "platform", "darwin")
+    monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 0)
+    assert member_processes.member_processes(5, cpu, auto) == 1
