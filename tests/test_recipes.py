@@ -154,12 +154,19 @@ def test_plain_recipe_keeps_the_course_defaults():
 
 
 def test_bagging_while_five_members_fit_the_row_pass_budget():
-    for rows in (300, 1_600, 5_000, 8_000, 10_000, 50_000, 1_000_000):
+    for rows in (300, 1_600, 5_000, 8_000, 10_000, 16_000, 20_000, 50_000, 1_000_000):
         fit_rows = rows * 4 // 5
         batch, epochs = auto_batch_and_epochs(fit_rows)
         passes = AUTO_MEMBERS * epochs * -(-fit_rows // batch) * batch
         assert auto_members(rows) == (AUTO_MEMBERS if passes <= BAG_BUDGET else 1)
-    assert [auto_members(r) for r in (351, 4_331, 8_000, 10_000, 54_000)] == [5, 5, 5, 1, 1]
+    assert [auto_members(r) for r in (351, 4_331, 10_000, 16_000, 17_000, 54_000)] == [
+        5,
+        5,
+        5,
+        5,
+        1,
+        1,
+    ]
 
 
 def test_bagging_yields_to_explicit_folds_validation_and_the_plain_recipe():

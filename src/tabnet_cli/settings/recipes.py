@@ -6,7 +6,7 @@ scores, TabM's preprocessing) as second inputs, a periodic embedding of each inp
 cosines, RealMLP's PBLD), a learnable scale per input, a zero-initialised output layer,
 AdamW with beta2 = 0.95 and weight decay, a warm-up then cosine learning-rate schedule
 over a step budget (with early stopping, keeping the best epoch), label smoothing for
-more than two classes and MSE on a standardised target; on small tables (up to ~8k rows) a bagged
+more than two classes and MSE on a standardised target; on tables up to ~16k rows a bagged
 ensemble of 5 members (``--folds 5``).
 
 A recipe fills only the settings the user did not give (``RunConfig.explicit``): an
@@ -87,9 +87,13 @@ AUTO_PATIENCE = (10, 20)
 
 # bagging: K members, each trained on K-1 folds and early-stopped on its own fold, their
 # predictions averaged; used while the K runs cost at most BAG_BUDGET rows through the
-# network (twice a single run at its step and batch caps): tables up to ~8k rows
+# network (four single runs at their step and batch caps): tables up to ~16k rows. The
+# members train side by side on the free cores (jobs/member_processes.py), so on 2 cores
+# this is about the wall time the earlier budget of two runs took in turn. From 8k to 16k
+# rows, 5 members beat one network on cps1, doctor and randhie (2 seeds, R2 +0.005,
+# +0.070, +0.034) in 3.7x its time (bench/README.md, "Bagging up to 16k rows")
 AUTO_MEMBERS = 5
-BAG_BUDGET = 2 * AUTO_STEPS * AUTO_BATCH[1]
+BAG_BUDGET = 4 * AUTO_STEPS * AUTO_BATCH[1]
 
 
 def auto_members(rows: int) -> int:
@@ -98,7 +102,7 @@ def auto_members(rows: int) -> int:
     batch size and epochs) passes at most ``BAG_BUDGET`` rows through the network, else 1.
 
     Example:
-        >>> auto_members(1_600), auto_members(8_000), auto_members(10_000)
+        >>> auto_members(1_600), auto_members(16_000), auto_members(20_000)
         (5, 5, 1)
     """
     fit_rows = rows * (AUTO_MEMBERS - 1) // AUTO_MEMBERS
