@@ -137,3 +137,23 @@ def test_processes_follow_the_free_cores(monkeypatch):
     monkeypatch.setattr(member_processes.sys, "platform", "darwin")
     monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 0)
     assert member_processes.member_processes(5, cpu, auto) == 1
+
+
+class _BrokenDisplay(Callback):
+    def on_epoch_end(self, **context) -> None:
+        raise RuntimeError("the display broke")
+
+
+def test_an_error_in_the_parent_ends_the_workers(regression_csv, tmp_path, processes):
+    import multiprocessing
+
+    from tabnet_cli.settings.config import RunConfig
+
+    processes(2)
+    config = RunConfig.from_options(
+        {"target": "y", "layers": (8,), "epochs": 400, "folds": 3}, recipe="plain"
+    )
+    with pytest.raises(RuntimeError, match="the display broke"):
+        ensemble.train_ensemble(str(regression_csv), config, tmp_path / "r", [_BrokenDisplay()])
+    assert multiprocessing.active_children() == []  # terminated, not left training
+    assert not (tmp_path / "r").exists()

@@ -105,9 +105,14 @@ def train_members(
         work.put(None)  # one end mark per worker
         worker.start()
     replay = _InOrder(len(members), callbacks, announce)
-    outcomes = _collect(results, workers, stop, replay, len(members))
-    for worker in workers:
-        worker.join()
+    outcomes = None
+    try:
+        outcomes = _collect(results, workers, stop, replay, len(members))
+    finally:
+        for worker in workers:
+            if outcomes is None:  # an error here (a callback's): the workers' runs are lost
+                worker.terminate()
+            worker.join()
     ordered = sorted(outcomes.values(), key=lambda o: o.member)
     for outcome in ordered:
         if outcome.error is not None:
