@@ -289,8 +289,14 @@ def test_too_few_rows_for_the_split(cli, tmp_path):
 
 
 def _ctrl_c_in_epoch(monkeypatch, interrupted: int) -> None:
-    """Makes the progress callback raise KeyboardInterrupt, as Ctrl-C does, in ``epoch``."""
+    """Makes the progress callback raise KeyboardInterrupt, as Ctrl-C does, in ``epoch``.
+    The recipe's bagged members train in turn here: a Ctrl-C then interrupts the member in
+    training at that epoch (beside worker processes, it stops them wherever they are:
+    tests/test_member_processes.py)."""
+    import tabnet_cli.jobs.ensemble as ensemble
     from tabnet_cli.report.progress import KerasProgress
+
+    monkeypatch.setattr(ensemble, "member_processes", lambda *args: 1)
 
     original = KerasProgress.on_epoch_begin
 

@@ -75,6 +75,15 @@ def test_ctrl_c_stops_cleanly_with_best_weights():
     assert result.early_stopping.restored
 
 
+@pytest.fixture(autouse=True)
+def members_in_turn(monkeypatch):
+    """The recipe's bagged members train in turn in these tests, so that a callback sees
+    every batch (worker processes report epochs only: tests/test_member_processes.py)."""
+    import tabnet_cli.jobs.ensemble as ensemble
+
+    monkeypatch.setattr(ensemble, "member_processes", lambda *args: 1)
+
+
 def _train(tmp_path: Path, csv: Path, callback, **overrides):
     config = RunConfig.from_options(
         {"target": "y", "layers": (4,), "epochs": 5, "batch_size": 16, **overrides}
