@@ -134,6 +134,10 @@ def test_processes_follow_the_free_cores(monkeypatch):
     assert member_processes.member_processes(5, torch.device("cuda"), auto) == 1
     monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 8)
     assert member_processes.member_processes(5, cpu, auto) == 1
+    monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 0)
+    monkeypatch.setattr(member_processes.multiprocessing.current_process(), "daemon", True)
+    assert member_processes.member_processes(5, cpu, auto) == 1  # a pool's worker
+    monkeypatch.undo()
     monkeypatch.setattr(member_processes.sys, "platform", "darwin")
     monkeypatch.setattr(member_processes, "busy_elsewhere", lambda: 0)
     assert member_processes.member_processes(5, cpu, auto) == 1

@@ -47,8 +47,9 @@ POLL_SECONDS = 0.2  # how often a wait for the workers checks that they are aliv
 def member_processes(members: int, device: torch.device, config: TrainConfig) -> int:
     """Processes to train ``members`` members in: one per free core, at most one per
     member; 1 (train them in turn, in this process) on a GPU, off Linux (fork is the
-    cheap start, and only Linux's is safe beside PyTorch's threads) or when ``--threads``
-    chose the threads of each step.
+    cheap start, and only Linux's is safe beside PyTorch's threads), inside a daemonic
+    process (a multiprocessing pool's worker may not start processes) or when
+    ``--threads`` chose the threads of each step.
 
     Example:
         >>> import torch
@@ -59,6 +60,8 @@ def member_processes(members: int, device: torch.device, config: TrainConfig) ->
     if members < 2 or device.type != "cpu" or config.threads > 0:
         return 1
     if not sys.platform.startswith("linux"):
+        return 1
+    if multiprocessing.current_process().daemon:  # e.g. a Pool's worker: it may not fork
         return 1
     return max(1, min(members, usable_cpus() - busy_elsewhere()))
 
