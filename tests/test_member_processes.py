@@ -5,6 +5,7 @@ worker errors handled as in one process."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,59 @@ def test_an_error_in_the_parent_ends_the_workers(regression_csv, tmp_path, proce
         ensemble.train_ensemble(str(regression_csv), config, tmp_path / "r", [_BrokenDisplay()])
     assert multiprocessing.active_children() == []  # terminated, not left training
     assert not (tmp_path / "r").exists()
+
+
+# a `tabnet` whose bagged members always train in 2 worker processes
+_TWO_WORKERS = (
+    "import sys, tabnet_cli.jobs.ensemble as e\n"
+    "e.member_processes = lambda *args: 2\n"
+    "from tabnet_cli.cli import main\n"
+    "sys.argv[0] = 'tabnet'\n"
+    "main()\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the workers fork on Linux")
+@pytest.mark.parametrize("asked", [False, True])
+def test_ctrl_c_to_the_process_group(tmp_path, asked):
+    """A terminal's Ctrl-C reaches the command and its workers: the workers leave it to
+    the command, which stops them, exit 130. The recipe's bagging saves the members
+    trained; an ensemble asked for with --folds writes nothing, as in one process."""
+    import os
+    import signal
+    import subprocess
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
+    frame["y"] = frame["a"] * 2 + 1
+    data, out = tmp_path / "tiny.csv", tmp_path / "run"
+    frame.to_csv(data, index=False)
+    options = "--layers 4 --epochs 100000 --patience 0 --verbose 2" + " --folds 3" * asked
+    process = subprocess.Popen(
+        [sys.executable, "-c", _TWO_WORKERS, "train", str(data), "--target", "y",
+         "--out", str(out), *options.split()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        while not process.stderr.readline().startswith("Epoch 3/"):
+            pass
+        os.killpg(process.pid, signal.SIGINT)  # the whole group, as a terminal does
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr[-2000:]
+    if asked:
+        last = stderr.splitlines()[-1]
+        assert last == "Interrupted before the run was saved; nothing was written."
+        assert stdout == "" and not out.exists()
+        return
+    assert stdout == f"{out}\n", stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "interrupted"
+    runs = metrics.get("member_runs", [metrics])
+    assert 1 <= len(runs) < 5 and 3 <= runs[0]["epochs_run"] < 100000
