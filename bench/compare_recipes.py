@@ -35,10 +35,11 @@ def main() -> None:
     parser.add_argument("--reference", default="hgb", choices=sorted(contenders.BUILDERS))
     args = parser.parse_args()
     variants = dict(v.split("=", 1) for v in args.variant) or {"auto": ""}
+    suite = datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
     tables = [
         t
-        for t in datasets.tables(args.data_dir if args.data_dir.is_dir() else None)
-        if (t.name in args.names) or (not args.names and t.name != "diamonds")
+        for t in [*suite, *datasets.HELD_OUT]
+        if (t.name in args.names) or (not args.names and t in suite and t.name != "diamonds")
     ]
     reference = args.reference
     rows = [
