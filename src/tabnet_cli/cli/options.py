@@ -307,7 +307,13 @@ MemoryBudget = Annotated[
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.", None, "SEED")]
 Device = _choice(DEVICES, "auto uses CUDA when available.")
 Threads = Annotated[
-    int, _option("CPU threads per step; 0 = from the work and the free cores.", None, "N")
+    int,
+    _option(
+        "CPU threads per step; 0 = from the work and the free cores (bagged members: "
+        "one each, side by side).",
+        None,
+        "N",
+    ),
 ]
 # options of the command itself, not saved with the run
 Out = Annotated[
