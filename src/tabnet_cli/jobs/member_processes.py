@@ -133,14 +133,14 @@ def _collect(results, workers, stop, replay: _InOrder, count: int) -> dict[int, 
         except KeyboardInterrupt:
             stop.set()
             continue
-        if isinstance(message, MemberOutcome):
-            outcomes[message.member] = message
-            replay.finished(message.member)
-        else:
-            try:
+        try:
+            if isinstance(message, MemberOutcome):
+                outcomes[message.member] = message
+                replay.finished(message.member)  # may replay the next member's events
+            else:
                 replay.event(*message)
-            except KeyboardInterrupt:  # a signal while a callback drew
-                stop.set()
+        except KeyboardInterrupt:  # a signal while a callback drew
+            stop.set()
     return outcomes
 
 
