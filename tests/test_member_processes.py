@@ -214,6 +214,7 @@ def test_ctrl_c_to_the_process_group(tmp_path, asked):
         assert stdout == "" and not out.exists()
         return
     assert stdout == f"{out}\n", stderr[-2000:]
+    assert "Interrupted; saving " in stderr or "Interrupted after " in stderr  # 2+ members or 1
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stop_reason"] == "interrupted"
     runs = metrics.get("member_runs", [metrics])

@@ -250,11 +250,16 @@ def describe_ensemble(metrics: dict) -> list[str]:
         ...     "member_runs": [{"epochs_run": 9, "kept_epoch": 7},
         ...                     {"epochs_run": 12, "kept_epoch": 12}]})[0]
         'Trained 2 members (epochs run 9, 12; kept 7, 12).'
+        >>> describe_ensemble({"members": 2, "monitor": "val_loss", "best_value": None,
+        ...     "stop_reason": "interrupted", "member_runs": [{"epochs_run": 9, "kept_epoch": 7},
+        ...                     {"epochs_run": 4, "kept_epoch": 4}]})
+        ['Interrupted; saving 2 members (epochs run 9, 4; kept 7, 4).']
     """
     runs = metrics["member_runs"]
     ran = ", ".join(str(r["epochs_run"]) for r in runs)
     kept = ", ".join(str(r["kept_epoch"]) for r in runs)
-    lines = [f"Trained {metrics['members']} members (epochs run {ran}; kept {kept})."]
+    verb = "Interrupted; saving" if metrics.get("stop_reason") == "interrupted" else "Trained"
+    lines = [f"{verb} {metrics['members']} members (epochs run {ran}; kept {kept})."]
     if metrics["best_value"] is not None:
         lines.append(
             f"Out-of-fold {metrics['monitor']} {metrics['best_value']:.4f} "
