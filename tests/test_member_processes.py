@@ -175,11 +175,15 @@ _TWO_WORKERS = (
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the workers fork on Linux")
-@pytest.mark.parametrize("asked", [False, True])
-def test_ctrl_c_to_the_process_group(tmp_path, asked):
-    """A terminal's Ctrl-C reaches the command and its workers: the workers leave it to
-    the command, which stops them, exit 130. The recipe's bagging saves the members
-    trained; an ensemble asked for with --folds writes nothing, as in one process."""
+@pytest.mark.parametrize(
+    ("signum", "code", "asked"),
+    [("SIGINT", 130, False), ("SIGINT", 130, True), ("SIGTERM", 143, False)],
+)
+def test_a_signal_to_the_process_group(tmp_path, signum, code, asked):
+    """A terminal's Ctrl-C (or Slurm's and systemd's SIGTERM) reaches the command and its
+    workers: the workers leave it to the command, which stops them, exit 130 (143). The
+    recipe's bagging saves the members trained; an ensemble asked for with --folds writes
+    nothing, as in one process."""
     import os
     import signal
     import subprocess
@@ -202,11 +206,11 @@ def test_ctrl_c_to_the_process_group(tmp_path, asked):
     try:
         while not process.stderr.readline().startswith("Epoch 3/"):
             pass
-        os.killpg(process.pid, signal.SIGINT)  # the whole group, as a terminal does
+        os.killpg(process.pid, getattr(signal, signum))  # the whole group
         stdout, stderr = process.communicate(timeout=120)
     finally:
         os.killpg(process.pid, signal.SIGKILL) if process.poll() is None else None
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr, stderr[-2000:]
     if asked:
         last = stderr.splitlines()[-1]

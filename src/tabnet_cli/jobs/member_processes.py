@@ -1,25 +1,27 @@
 """The members of a bagged ensemble trained side by side, one process per free CPU core.
 
 A member is a small network on a small table: its steps (batches of 32 to 512 rows) are
-too short to keep two cores busy (at batch 32, a 3 x 256 step ran 1.5x slower on two
-threads than on one), so a member trained alone leaves the other cores idle. The members
-are independent, so K of them train in up to K worker processes of one thread each,
-forked from this one: they inherit the prepared rows without a copy, and each draws its
-weights from its own seeded generator exactly as it would alone (the result does not
+too short to keep two cores busy (two members of 3 x 256 units at batch 32 ran 1.08x
+faster in turn on two threads than on one, and 1.77x in two processes:
+bench/parallel_members.py), so a member trained alone leaves the other cores idle. The
+members are independent, so K of them train in up to K worker processes of one thread
+each, forked from this one: they inherit the prepared rows without a copy, and each draws
+its weights from its own seeded generator exactly as it would alone (the result does not
 depend on the number of workers). PyTorch's DataLoader forks its workers the same way.
 
 The workers report every training event back; this process replays them to the
 callbacks one member after the other, in member order (the progress and the JSON events
-read as if the members had trained in turn; an epoch's ``seconds`` is its own). A Ctrl-C
-or SIGTERM reaches this process: it tells the workers to stop, and each member in
-training ends as an interrupted one does alone (its best epoch kept); members not started
-are not trained.
+read as if the members had trained in turn; an epoch's ``seconds`` is its own). Ctrl-C
+and SIGTERM are this process's to handle (the workers ignore both): it tells the workers
+to stop, and each member in training ends as an interrupted one does alone (its best
+epoch kept); members not started are not trained.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
@@ -114,7 +116,7 @@ def train_members(
     finally:
         for worker in workers:
             if outcomes is None:  # an error here (a callback's): the workers' runs are lost
-                worker.terminate()
+                worker.kill()  # SIGKILL: the workers ignore SIGTERM
             worker.join()
     ordered = sorted(outcomes.values(), key=lambda o: o.member)
     for outcome in ordered:
@@ -202,6 +204,7 @@ class _Relay(Callback):
     def __init__(self, results, member: int, stop):
         self.results, self.member, self.stop = results, member, stop
         self._started = time.perf_counter()
+        self._parent = os.getppid()
 
     def _send(self, hook: str, **context: Any) -> None:
         self.results.put((self.member, hook, context))
@@ -210,6 +213,8 @@ class _Relay(Callback):
         self._send("on_train_begin", **context)
 
     def on_epoch_begin(self, **context: Any) -> None:
+        if os.getppid() != self._parent:  # the command was killed (SIGKILL): no one to report to
+            raise SystemExit(1)
         self._started = time.perf_counter()
         self._send("on_epoch_begin", **context)
 
@@ -231,9 +236,10 @@ def _worker(work, results, stop, members, arch, config, device) -> None:
 
     from tabnet_cli.fit.train import train  # with torch
 
-    # the parent turns a Ctrl-C into ``stop``; the terminal sends it to the whole group
+    # the parent turns a Ctrl-C or SIGTERM into ``stop``: a terminal sends Ctrl-C to the
+    # whole process group, and Slurm or systemd send SIGTERM to every process of the job
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
     while (member := work.get()) is not None:
         if stop.is_set():
