@@ -42,9 +42,11 @@ def test_history_is_the_same_as_before_the_stages(cli, tmp_path, name):
     now, before = pd.read_csv(out / "history.csv"), pd.read_csv(GOLDEN / f"{name}.history.csv")
     assert list(now.columns) == list(before.columns)
     assert now["epoch"].tolist() == before["epoch"].tolist()
-    # byte-identical on the machine that wrote the golden files; float kernels may differ
-    # in the last bits elsewhere
-    np.testing.assert_allclose(now.to_numpy(), before.to_numpy(), rtol=1e-5, atol=1e-7)
+    # byte-identical on the machine that wrote the golden files; float kernels differ in
+    # the last bits elsewhere, and the drift grows over the epochs (5.5e-5 of diabetes'
+    # loss after 4 epochs on an AVX-512 machine); another random stream or schedule moves
+    # the figures by percents
+    np.testing.assert_allclose(now.to_numpy(), before.to_numpy(), rtol=2e-4, atol=1e-7)
 
 
 def test_cli_defaults_come_from_the_configs(cli):

@@ -45,6 +45,19 @@ def test_nproc_is_taken_out_of_the_command_torchrun_runs():
     ]  # fmt: skip
 
 
+def test_options_named_like_torchruns_reach_the_ranks(regression_csv, tmp_path):
+    # argparse took --monitor for an abbreviation of torchrun's --monitor-interval and
+    # printed torchrun's usage (found by test_hostile_inputs' random options)
+    out = tmp_path / "run"
+    options = ["--target", "y", "--recipe", "plain", "--layers", "4", "--epochs", "2"]
+    done = _torchrun(regression_csv, *options, "--monitor", "val_mae", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert 'monitor = "val_mae"' in (out / "config.toml").read_text()
+    done = _torchrun(regression_csv, *options, "--monitor", "nan", "--out", str(tmp_path / "b"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: --monitor") and len(done.stderr.splitlines()) == 1
+
+
 def test_a_user_error_in_the_ranks_is_one_line(regression_csv, tmp_path):
     done = _torchrun(regression_csv, "--target", "nope", "--out", str(tmp_path / "run"))
     assert done.returncode == 2, done.stderr

@@ -17,6 +17,7 @@ from tabnet_cli.settings.config import (
     ACTIVATIONS,
     CLIPS,
     DEVICES,
+    DROPOUT_SAMPLERS,
     EMBEDDINGS,
     FEATURE_SCALES,
     LOSSES,
@@ -215,6 +216,11 @@ Layers = Annotated[
 ]
 Activation = _choice(ACTIVATIONS, "Hidden activation.", MODEL)
 Dropout = Annotated[float, _option("Dropout rate after each hidden layer.", MODEL, "RATE")]
+DropoutSampler = _choice(
+    DROPOUT_SAMPLERS,
+    "How dropout draws its masks: torch (nn.Dropout) or bits (16 random bits a unit; faster).",
+    MODEL,
+)
 BatchNorm = Annotated[bool, _flag("BatchNorm after each hidden Dense.", MODEL, "--batchnorm")]
 FeatureScaleOpt = Annotated[
     bool, _flag("A learnable scale per input before the first layer.", MODEL)

@@ -28,6 +28,7 @@ def _model_options(
     layers: opts.Layers = opts.DEFAULT_LAYERS,
     activation: opts.Activation = ArchConfig.activation,
     dropout: opts.Dropout = ArchConfig.dropout,
+    dropout_sampler: opts.DropoutSampler = ArchConfig.dropout_sampler,
     batchnorm: opts.BatchNorm = ArchConfig.batchnorm,
     feature_scale: opts.FeatureScaleOpt = ArchConfig.feature_scale,
     zero_init_last: opts.ZeroInitLast = ArchConfig.zero_init_last,

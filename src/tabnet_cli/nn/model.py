@@ -60,7 +60,7 @@ def layer_plan(config: ModelConfig) -> list[tuple[str, str, dict]]:
             add("batchnorm", width=width)
         add("activation", name=arch.activation)
         if arch.dropout > 0:
-            add("dropout", rate=arch.dropout)
+            add("dropout", rate=arch.dropout, sampler=arch.dropout_sampler)
         width_in = width
     add(output, n_in=width_in, n_out=config.n_outputs)
     return plan
@@ -152,8 +152,7 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
     """
     from torch import nn  # torch loads on first use, not with this module
 
-    # torch loads on first use, not with this module
-    from tabnet_cli.nn.layers import ACTIVATION_MODULES, FeatureScale, PeriodicEmbedding
+    from tabnet_cli.nn import layers  # torch loads on first use, not with this module
     from tabnet_cli.nn.submodels import (  # torch loads on first use, not with this module
         BatchLinear,
         SubmodelBatchNorm,
@@ -173,17 +172,16 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
             layer = BatchLinear if kind == "batch_linear" else SubmodelLinear
             modules.append(layer(details["n_in"], details["n_out"], details["submodels"]))
         elif kind == "scale":
-            modules.append(FeatureScale(details["width"]))
+            modules.append(layers.FeatureScale(details["width"]))
         elif kind == "periodic":
-            modules.append(
-                PeriodicEmbedding(details["width"], details["frequencies"], details["dims"])
-            )
+            periodic = layers.PeriodicEmbedding
+            modules.append(periodic(details["width"], details["frequencies"], details["dims"]))
         elif kind == "batchnorm":
             modules.append((SubmodelBatchNorm if submodels else nn.BatchNorm1d)(details["width"]))
         elif kind == "activation":
-            modules.append(ACTIVATION_MODULES[details["name"]]())
+            modules.append(layers.ACTIVATION_MODULES[details["name"]]())
         else:
-            modules.append(nn.Dropout(details["rate"]))
+            modules.append(layers.dropout_layer(details["rate"], details["sampler"]))
     if submodels:
         chunk = PERIODIC_DIMS if config.arch.embedding == "periodic" else 1
         init_submodels(modules, chunk)

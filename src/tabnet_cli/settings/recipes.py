@@ -35,6 +35,9 @@ AUTO_ARCH = {
     "feature_scale": True,
     "zero_init_last": True,
     "embedding": "periodic",
+    # dropout masks from random bits: the same dropout at a fifth of nn.Dropout's cost on
+    # CPU (nn/layers.py, BitsDropout); plain keeps torch's draws, and so its results
+    "dropout_sampler": "bits",
 }
 AUTO_TRAIN = {
     "optimizer": "adamw",

@@ -198,7 +198,10 @@ def launch(nproc: int, argv: list[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run  # not at start-up: tabnet --help stays light
 
-    args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "tabnet_cli", *argv])
+    args = parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "tabnet_cli"])
+    # the command's own options are set aside, not parsed: argparse reads any option in
+    # the line as one of torchrun's, and --monitor is taken for --monitor-interval
+    args.training_script_args = list(argv)
     with (
         tempfile.TemporaryDirectory(prefix="tabnet-ranks-") as errors,
         _environment({ERRORS: errors}, {"OMP_NUM_THREADS": "1"}),  # torchrun's, unsaid

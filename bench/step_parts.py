@@ -1,0 +1,122 @@
+"""Where a training step of the auto recipe's big-table network goes, and what the cheaper
+dropout masks and the fused periodic embedding save: the same step (3 x 256 units,
+dropout 0.3, periodic embedding of 64 inputs, batch 512, tabnet's fused AdamW) with
+torch.nn.Dropout or BitsDropout, and with the periodic embedding's earlier formula or
+today's, in the same run, interleaved, best of ``--repeats``.
+
+Usage:
+  python bench/step_parts.py [--inputs 64] [--batch 512] [--steps 100] [--repeats 5]
+
+Prints ms per step of each variant and its ratio to the earlier step (torch's dropout,
+earlier embedding), then the dropout layers and the embedding alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from tabnet_cli.fit.optim import FunctionalAdam
+from tabnet_cli.nn.layers import BitsDropout, PeriodicEmbedding
+from tabnet_cli.nn.model import build_mlp
+from tabnet_cli.settings.config import ArchConfig, ModelConfig
+
+
+class EarlierPeriodic(PeriodicEmbedding):
+    """The embedding's formula before session 8: three passes over [rows, inputs, k] and
+    an einsum that copies it into the batched product's layout."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        waves = torch.cos(2 * torch.pi * (x.unsqueeze(-1) * self.frequency + self.phase))
+        mixed = torch.einsum("bfk,fkd->bfd", waves, self.weight) + self.bias
+        return torch.cat([x.unsqueeze(-1), mixed], dim=-1).flatten(1)
+
+
+def network(inputs: int, sampler: str, earlier_embedding: bool) -> torch.nn.Sequential:
+    """The auto recipe's network on a table of 8k+ rows (dropout 0.3), seeded."""
+    torch.manual_seed(0)
+    arch = ArchConfig(
+        layers=(256, 256, 256),
+        dropout=0.3,
+        dropout_sampler=sampler,
+        feature_scale=True,
+        zero_init_last=True,
+        embedding="periodic",
+    )
+    model = build_mlp(ModelConfig(inputs, 1, arch))
+    if earlier_embedding:
+        earlier = EarlierPeriodic(inputs, 16, 4)
+        earlier.load_state_dict(model[0].state_dict())
+        model[0] = earlier
+    return model
+
+
+def step_time(model: torch.nn.Module, batch: int, steps: int) -> float:
+    """Seconds per optimizer step (forward, MSE, backward, AdamW) on one random batch."""
+    inputs = model[0].frequency.shape[0]
+    x, y = torch.randn(batch, inputs), torch.randn(batch, 1)
+    optimizer = FunctionalAdam(model.parameters(), lr=1e-3, weight_decay=0.02, decoupled=True)
+    model.train()
+    start = 0.0
+    for index in range(steps + 10):  # 10 warm-up steps
+        if index == 10:
+            start = time.perf_counter()
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / steps
+
+
+def part_time(run, steps: int) -> float:
+    """Seconds per call of ``run`` (forward and backward of one layer)."""
+    for _ in range(5):
+        run()
+    start = time.perf_counter()
+    for _ in range(steps):
+        run()
+    return (time.perf_counter() - start) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    variants = {
+        "earlier step (torch dropout, earlier embedding)": ("torch", True),
+        "bits dropout, earlier embedding": ("bits", True),
+        "torch dropout, fused embedding": ("torch", False),
+        "today's step (bits dropout, fused embedding)": ("bits", False),
+    }
+    best = dict.fromkeys(variants, float("inf"))
+    for _ in range(args.repeats):  # interleaved: a burst of load hits every variant alike
+        for name, (sampler, earlier) in variants.items():
+            model = network(args.inputs, sampler, earlier)
+            best[name] = min(best[name], step_time(model, args.batch, args.steps))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
+    reference = best[next(iter(variants))]
+    for name, seconds in best.items():
+        print(f"  {name:<48} {seconds * 1e3:6.2f} ms/step  {reference / seconds:5.2f}x")
+    hidden = torch.randn(args.batch, 256, requires_grad=True)
+    parts = {
+        f"torch.nn.Dropout(0.3) on {args.batch} x 256": torch.nn.Dropout(0.3),
+        f"BitsDropout(0.3) on {args.batch} x 256": BitsDropout(0.3),
+    }
+    for name, layer in parts.items():
+        seconds = part_time(lambda layer=layer: layer(hidden).sum().backward(), args.steps)
+        print(f"  {name:<48} {seconds * 1e3:6.2f} ms forward + backward")
+    x = torch.randn(args.batch, args.inputs, requires_grad=True)
+    for name, layer in (
+        ("earlier periodic embedding", EarlierPeriodic(args.inputs, 16, 4)),
+        ("fused periodic embedding", PeriodicEmbedding(args.inputs, 16, 4)),
+    ):
+        seconds = part_time(lambda layer=layer: layer(x).sum().backward(), args.steps)
+        print(f"  {name:<48} {seconds * 1e3:6.2f} ms forward + backward")
+
+
+if __name__ == "__main__":
+    main()
