@@ -1,11 +1,12 @@
 """Where a training step of the auto recipe's big-table network goes, and what the cheaper
-dropout masks and the fused periodic embedding save: the same step (3 x 256 units,
-dropout 0.3, periodic embedding of 64 inputs, batch 512, tabnet's fused AdamW) with
-torch.nn.Dropout or BitsDropout, and with the periodic embedding's earlier formula or
-today's, in the same run, interleaved, best of ``--repeats``.
+dropout masks, the fused periodic embedding and the embedding of 0/1 inputs from their two
+ends save: the same step (3 x 256 units, dropout 0.3, periodic embedding of 64 inputs of
+which the last 32 are 0/1, batch 512, tabnet's fused AdamW) in each variant, in the same
+run, interleaved, best of ``--repeats``.
 
 Usage:
-  python bench/step_parts.py [--inputs 64] [--batch 512] [--steps 100] [--repeats 5]
+  python bench/step_parts.py [--inputs 64] [--binary 32] [--batch 512] [--steps 100]
+                             [--repeats 5]
 
 Prints ms per step of each variant and its ratio to the earlier step (torch's dropout,
 earlier embedding), then the dropout layers and the embedding alone.
@@ -34,8 +35,11 @@ class EarlierPeriodic(PeriodicEmbedding):
         return torch.cat([x.unsqueeze(-1), mixed], dim=-1).flatten(1)
 
 
-def network(inputs: int, sampler: str, earlier_embedding: bool) -> torch.nn.Sequential:
-    """The auto recipe's network on a table of 8k+ rows (dropout 0.3), seeded."""
+def network(
+    inputs: int, sampler: str, earlier_embedding: bool, binary_from: int | None = None
+) -> torch.nn.Sequential:
+    """The auto recipe's network on a table of 8k+ rows (dropout 0.3), seeded; inputs from
+    ``binary_from`` on are computed as 0/1 inputs (one-hot slots)."""
     torch.manual_seed(0)
     arch = ArchConfig(
         layers=(256, 256, 256),
@@ -45,7 +49,7 @@ def network(inputs: int, sampler: str, earlier_embedding: bool) -> torch.nn.Sequ
         zero_init_last=True,
         embedding="periodic",
     )
-    model = build_mlp(ModelConfig(inputs, 1, arch))
+    model = build_mlp(ModelConfig(inputs, 1, arch), binary_from)
     if earlier_embedding:
         earlier = EarlierPeriodic(inputs, 16, 4)
         earlier.load_state_dict(model[0].state_dict())
@@ -56,7 +60,9 @@ def network(inputs: int, sampler: str, earlier_embedding: bool) -> torch.nn.Sequ
 def step_time(model: torch.nn.Module, batch: int, steps: int) -> float:
     """Seconds per optimizer step (forward, MSE, backward, AdamW) on one random batch."""
     inputs = model[0].frequency.shape[0]
+    binary_from = model[0].binary_from or inputs
     x, y = torch.randn(batch, inputs), torch.randn(batch, 1)
+    x[:, binary_from:] = (x[:, binary_from:] > 1).float()  # one-hot-like 0/1 inputs
     optimizer = FunctionalAdam(model.parameters(), lr=1e-3, weight_decay=0.02, decoupled=True)
     model.train()
     start = 0.0
@@ -85,17 +91,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--binary",
+        type=int,
+        default=32,
+        help="0/1 inputs among --inputs (bench/timing.py's "
+        "table: 16 numeric columns and their ranks, 32 one-hot slots)",
+    )
     args = parser.parse_args()
+    binary_from = args.inputs - args.binary
     variants = {
-        "earlier step (torch dropout, earlier embedding)": ("torch", True),
-        "bits dropout, earlier embedding": ("bits", True),
-        "torch dropout, fused embedding": ("torch", False),
-        "today's step (bits dropout, fused embedding)": ("bits", False),
+        "earlier step (torch dropout, earlier embedding)": ("torch", True, None),
+        "bits dropout, earlier embedding": ("bits", True, None),
+        "torch dropout, fused embedding": ("torch", False, None),
+        "bits dropout, fused embedding": ("bits", False, None),
+        "today's step (also 0/1 inputs from two ends)": ("bits", False, binary_from),
     }
     best = dict.fromkeys(variants, float("inf"))
     for _ in range(args.repeats):  # interleaved: a burst of load hits every variant alike
-        for name, (sampler, earlier) in variants.items():
-            model = network(args.inputs, sampler, earlier)
+        for name, (sampler, earlier, binary) in variants.items():
+            model = network(args.inputs, sampler, earlier, binary)
             best[name] = min(best[name], step_time(model, args.batch, args.steps))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
     reference = best[next(iter(variants))]

@@ -98,3 +98,59 @@ def test_numpy_periodic_embedding_is_the_whole_array_formula_bit_for_bit():
     found = PeriodicNumpy(weights, "0")(x)
     assert found.dtype == np.float32
     assert np.array_equal(found, expected.reshape(rows, -1))
+
+
+def test_binary_inputs_are_embedded_as_the_line_between_their_two_ends():
+    # the training network computes 0/1 inputs (indicators, one-hot slots) from their two
+    # embeddings: the same values and gradients as the cosines of every row
+    import copy
+
+    from tabnet_cli.nn.layers import PeriodicEmbedding
+
+    torch.manual_seed(0)
+    every_row = PeriodicEmbedding(width=9, frequencies=16, dims=4)
+    two_ends = copy.deepcopy(every_row)
+    two_ends.binary_from = 4
+    x = torch.cat([torch.randn(200, 4) * 3, (torch.rand(200, 5) < 0.3).float()], dim=1)
+    expected, found = every_row(x), two_ends(x)
+    assert found.shape == expected.shape == (200, 36)
+    torch.testing.assert_close(found, expected, rtol=1e-5, atol=1e-6)
+    upstream = torch.randn_like(expected)
+    expected.backward(upstream)
+    found.backward(upstream)
+    for name, parameter in every_row.named_parameters():
+        got = dict(two_ends.named_parameters())[name].grad
+        torch.testing.assert_close(got, parameter.grad, rtol=1e-4, atol=1e-4)
+    two_ends.binary_from = 9  # no binary inputs: the cosines of every row
+    torch.testing.assert_close(two_ends(x), every_row(x), rtol=0, atol=0)
+
+
+def test_the_training_network_knows_where_the_binary_inputs_start(tmp_path):
+    import pandas as pd
+
+    from tabnet_cli.fit.train import train
+    from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+    from tabnet_cli.settings.config import DataConfig, TrainConfig
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "x": np.where(rng.random(120) < 0.2, np.nan, rng.normal(size=120)),
+            "n": rng.integers(0, 5, 120),
+            "c": rng.choice(["a", "b", "c", None], 120),
+            "y": rng.normal(size=120),
+        }
+    )
+    table.to_csv(tmp_path / "mixed.csv", index=False)
+    config = DataConfig(target="y", rank_inputs=True)
+    table = read_source(str(tmp_path / "mixed.csv"), config)
+    prepared = prepare(table, holdout_split(table, config, seed=0), config)
+    first = prepared.features.first_binary_input
+    assert first == 4  # x and n, then their ranks; then x's indicator and c's slots
+    x_train = prepared.matrices.x_train
+    assert x_train.shape[1] == 4 + 1 + 5  # c: a, b, c, its gaps, "other"
+    assert set(np.unique(x_train[:, first:])) == {0.0, 1.0}
+    assert not set(np.unique(x_train[:, :first])) <= {0.0, 1.0}
+    arch = ArchConfig(layers=(8,), embedding="periodic")
+    fitted = train(prepared, arch, TrainConfig(epochs=1))
+    assert fitted.model[0].binary_from == first

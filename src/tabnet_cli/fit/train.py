@@ -106,7 +106,7 @@ def train(
     # check_batches ran before (jobs.train, before any rank trains); a streamed batch
     # that does not fit is refused again by the batch source, which sizes itself
     torch.manual_seed(config.seed)
-    model = _build(model_config, device)
+    model = _build(model_config, device, prepared.features.first_binary_input)
     # the count used is saved as the setting: results can differ in the last bits between
     # thread counts, and a rerun from the saved config must reproduce the run
     config = replace(config, threads=_set_threads(model_config, config, device))
@@ -151,10 +151,9 @@ def _refuse_no_epoch(result: FitResult) -> None:
     )
 
 
-def _build(model_config: ModelConfig, device: torch.device) -> nn.Module:
-
+def _build(model_config: ModelConfig, device: torch.device, binary_from: int) -> nn.Module:
     check_memory(model_config, device)
-    return build_mlp(model_config).to(device)
+    return build_mlp(model_config, binary_from).to(device)
 
 
 def check_memory(model_config: ModelConfig, device: torch.device) -> None:

@@ -58,18 +58,38 @@ class PeriodicEmbedding(nn.Module):
         bound = frequencies**-0.5
         self.weight = nn.Parameter((torch.rand(width, frequencies, dims - 1) * 2 - 1) * bound)
         self.bias = nn.Parameter((torch.rand(width, dims - 1) * 2 - 1) * bound)
+        # inputs from this position on are 0 or 1 on every row (missing-value indicators and
+        # one-hot slots: the encoder puts them last); None when unknown. Not saved: it
+        # changes how the layer computes, not what
+        self.binary_from: int | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        start = x.shape[1] if self.binary_from is None else self.binary_from
+        if start >= x.shape[1]:
+            return self._embed(x, slice(None))
+        # an input that is only ever 0 or 1 has two embeddings, and the row's is the line
+        # through them: exact, at the cost of two rows instead of a batch of cosines (the
+        # gradients too: each row sends its share to the end it sits at)
+        tail = slice(start, None)
+        zero_one = torch.tensor([[0.0], [1.0]], dtype=x.dtype, device=x.device)
+        ends = self._embed(zero_one.expand(2, x.shape[1] - start), tail)
+        ends = ends.unflatten(1, (-1, self.weight.shape[2] + 1))
+        binary = torch.addcmul(ends[0], x[:, tail].unsqueeze(-1), ends[1] - ends[0])
+        return torch.cat([self._embed(x[:, :start], slice(0, start)), binary.flatten(1)], dim=1)
+
+    def _embed(self, x: torch.Tensor, inputs: slice) -> torch.Tensor:
+        """The embedding of ``x``, whose columns are the layer's ``inputs``."""
         # cos((2 pi f) x + 2 pi p) on [inputs, rows, frequencies]: one fused multiply-add on
         # the large tensor instead of three passes, and the layout the batched product over
         # the inputs reads without a copy (1.3x faster forward and backward on CPU)
         columns = x.t().unsqueeze(-1)
+        frequency, phase = self.frequency[inputs], self.phase[inputs]
         angles = torch.addcmul(
-            (2 * torch.pi * self.phase).unsqueeze(1),
-            columns,
-            (2 * torch.pi * self.frequency).unsqueeze(1),
+            (2 * torch.pi * phase).unsqueeze(1), columns, (2 * torch.pi * frequency).unsqueeze(1)
         )
-        mixed = torch.baddbmm(self.bias.unsqueeze(1), torch.cos(angles), self.weight)
+        mixed = torch.baddbmm(
+            self.bias[inputs].unsqueeze(1), torch.cos(angles), self.weight[inputs]
+        )
         return torch.cat([columns, mixed], dim=-1).transpose(0, 1).flatten(1)
 
 

@@ -135,11 +135,13 @@ def row_work(config: ModelConfig) -> int:
     return weight_count(config) + (config.arch.submodels - 1) * shared
 
 
-def build_mlp(config: ModelConfig) -> nn.Sequential:
+def build_mlp(config: ModelConfig, binary_from: int | None = None) -> nn.Sequential:
     """The PyTorch modules of ``layer_plan``. The output is raw (logits for
     classification): the losses apply sigmoid/softmax themselves, which is numerically
     stabler than a sigmoid layer followed by BCE. Weights use Glorot-uniform and zero
-    biases, as Keras' Dense does, so runs compare with the course.
+    biases, as Keras' Dense does, so runs compare with the course. ``binary_from``: the
+    inputs from this position on are 0 or 1 on every row (the periodic embedding then
+    computes them as the line through their two embeddings: the same values, faster).
 
     Example:
         >>> from tabnet_cli.settings.config import ArchConfig
@@ -176,6 +178,7 @@ def build_mlp(config: ModelConfig) -> nn.Sequential:
         elif kind == "periodic":
             periodic = layers.PeriodicEmbedding
             modules.append(periodic(details["width"], details["frequencies"], details["dims"]))
+            modules[-1].binary_from = binary_from
         elif kind == "batchnorm":
             modules.append((SubmodelBatchNorm if submodels else nn.BatchNorm1d)(details["width"]))
         elif kind == "activation":

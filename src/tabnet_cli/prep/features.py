@@ -139,6 +139,13 @@ class FeatureEncoder:
         return len(self.numeric_) * (2 if self.ranks else 1) + indicators + one_hot
 
     @property
+    def first_binary_input(self) -> int:
+        """The input position from which every input is 0 or 1: the missing-value
+        indicators, then the one-hot slots (``n_features`` when there are none). A numeric
+        column with gaps and a text column of two values: 1 of 5 (``column_slots``)."""
+        return len(self.numeric_) * (2 if self.ranks else 1)
+
+    @property
     def input_columns(self) -> list[str]:
         """The raw columns the model reads (the rest of a file is ignored)."""
         return [c["name"] for c in self.numeric_] + [c["name"] for c in self.categorical_]
