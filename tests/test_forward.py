@@ -123,6 +123,9 @@ def test_binary_inputs_are_embedded_as_the_line_between_their_two_ends():
         torch.testing.assert_close(got, parameter.grad, rtol=1e-4, atol=1e-4)
     two_ends.binary_from = 9  # no binary inputs: the cosines of every row
     torch.testing.assert_close(two_ends(x), every_row(x), rtol=0, atol=0)
+    two_ends.binary_from = 0  # only binary inputs (a table of text columns)
+    flags = x[:, 4:].repeat(1, 2)[:, :9]
+    torch.testing.assert_close(two_ends(flags), every_row(flags), rtol=1e-5, atol=1e-6)
 
 
 def test_the_training_network_knows_where_the_binary_inputs_start(tmp_path):
