@@ -111,9 +111,11 @@ def test_binary_inputs_are_embedded_as_the_line_between_their_two_ends():
     every_row = PeriodicEmbedding(width=9, frequencies=16, dims=4)
     two_ends = copy.deepcopy(every_row)
     two_ends.binary_from = 4
-    x = torch.cat([torch.randn(200, 4) * 3, (torch.rand(200, 5) < 0.3).float()], dim=1)
+    # 1000 rows x 5 binary inputs: past TWO_ENDS_FROM_CELLS, where the two ends pay
+    x = torch.cat([torch.randn(1000, 4) * 3, (torch.rand(1000, 5) < 0.3).float()], dim=1)
     expected, found = every_row(x), two_ends(x)
-    assert found.shape == expected.shape == (200, 36)
+    assert found.shape == expected.shape == (1000, 36)
+    assert not torch.equal(found, expected)  # computed the other way, to rounding
     torch.testing.assert_close(found, expected, rtol=1e-5, atol=1e-6)
     upstream = torch.randn_like(expected)
     expected.backward(upstream)
@@ -125,7 +127,26 @@ def test_binary_inputs_are_embedded_as_the_line_between_their_two_ends():
     torch.testing.assert_close(two_ends(x), every_row(x), rtol=0, atol=0)
     two_ends.binary_from = 0  # only binary inputs (a table of text columns)
     flags = x[:, 4:].repeat(1, 2)[:, :9]
+    assert not torch.equal(two_ends(flags), every_row(flags))
     torch.testing.assert_close(two_ends(flags), every_row(flags), rtol=1e-5, atol=1e-6)
+
+
+def test_small_batches_embed_binary_inputs_with_the_cosines_of_every_row():
+    # under TWO_ENDS_FROM_CELLS 0/1 cells a batch the extra operations of the two ends
+    # cost more than the cosines they save (titanic's batches of 32): the plain formula
+    import copy
+
+    from tabnet_cli.nn.layers import TWO_ENDS_FROM_CELLS, PeriodicEmbedding
+
+    torch.manual_seed(0)
+    every_row = PeriodicEmbedding(width=9, frequencies=16, dims=4)
+    two_ends = copy.deepcopy(every_row)
+    two_ends.binary_from = 4
+    rows = TWO_ENDS_FROM_CELLS // 5 - 1
+    x = torch.cat([torch.randn(rows, 4), (torch.rand(rows, 5) < 0.3).float()], dim=1)
+    assert torch.equal(two_ends(x), every_row(x))
+    x = torch.cat([x, x[:2]])  # at the threshold: the two ends
+    assert not torch.equal(two_ends(x), every_row(x))
 
 
 def test_the_training_network_knows_where_the_binary_inputs_start(tmp_path):
