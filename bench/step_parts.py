@@ -6,7 +6,10 @@ run, interleaved, best of ``--repeats``.
 
 Usage:
   python bench/step_parts.py [--inputs 64] [--binary 32] [--batch 512] [--steps 100]
-                             [--repeats 5]
+                             [--repeats 5] [--dropout 0.3] [--threads N]
+
+A small table's bagged member (no dropout, batch 32, one thread a member):
+  python bench/step_parts.py --inputs 10 --binary 6 --batch 32 --dropout 0 --threads 1
 
 Prints ms per step of each variant and its ratio to the earlier step (torch's dropout,
 earlier embedding), then the dropout layers and the embedding alone.
@@ -36,14 +39,18 @@ class EarlierPeriodic(PeriodicEmbedding):
 
 
 def network(
-    inputs: int, sampler: str, earlier_embedding: bool, binary_from: int | None = None
+    inputs: int,
+    sampler: str,
+    earlier_embedding: bool,
+    binary_from: int | None = None,
+    dropout: float = 0.3,
 ) -> torch.nn.Sequential:
-    """The auto recipe's network on a table of 8k+ rows (dropout 0.3), seeded; inputs from
-    ``binary_from`` on are computed as 0/1 inputs (one-hot slots)."""
+    """The auto recipe's network (its dropout is 0.3 from 8k rows, none below), seeded;
+    inputs from ``binary_from`` on are computed as 0/1 inputs (one-hot slots)."""
     torch.manual_seed(0)
     arch = ArchConfig(
         layers=(256, 256, 256),
-        dropout=0.3,
+        dropout=dropout,
         dropout_sampler=sampler,
         feature_scale=True,
         zero_init_last=True,
@@ -98,7 +105,10 @@ def main() -> None:
         help="0/1 inputs among --inputs (bench/timing.py's "
         "table: 16 numeric columns and their ranks, 32 one-hot slots)",
     )
+    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     binary_from = args.inputs - args.binary
     variants = {
         "earlier step (torch dropout, earlier embedding)": ("torch", True, None),
@@ -110,7 +120,7 @@ def main() -> None:
     best = dict.fromkeys(variants, float("inf"))
     for _ in range(args.repeats):  # interleaved: a burst of load hits every variant alike
         for name, (sampler, earlier, binary) in variants.items():
-            model = network(args.inputs, sampler, earlier, binary)
+            model = network(args.inputs, sampler, earlier, binary, args.dropout)
             best[name] = min(best[name], step_time(model, args.batch, args.steps))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}")
     reference = best[next(iter(variants))]
