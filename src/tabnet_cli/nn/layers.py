@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -102,12 +103,12 @@ class PeriodicEmbedding(nn.Module):
 
 
 class BitsDropout(nn.Module):
-    """Dropout whose masks come from 16 random bits per unit (``torch.randint`` over whole
-    64-bit words), not from ``torch.nn.Dropout``'s Bernoulli draws, which cost 5x as much
-    on CPU: 2.4 ms against 0.5 ms for a 512 x 256 batch, a quarter of a training step of
-    the auto recipe's network. The rate is ``rate`` rounded to a multiple of 1/65536, and
-    the kept units are scaled by the inverse of the exact keep rate, so the expected
-    activation is unchanged; at inference (``eval()``) it is the identity.
+    """Dropout whose masks come from 16 random bits per unit, not from ``torch.nn.Dropout``'s
+    Bernoulli draws, which cost 5x as much on CPU: 2.4 ms against 0.5 ms for a 512 x 256
+    batch, a quarter of a training step of the auto recipe's network. The rate is ``rate``
+    rounded to a multiple of 1/65536, and the kept units are scaled by the inverse of the
+    exact keep rate, so the expected activation is unchanged; at inference (``eval()``) it
+    is the identity. The bits follow torch's generator: ``torch.manual_seed`` decides them.
 
     Example:
         >>> torch.manual_seed(0) and None
@@ -127,13 +128,31 @@ class BitsDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.threshold == -32768:
             return x
-        words = (x.numel() + 3) // 4
-        bits = torch.randint(-(2**63), 2**63 - 1, (words,), dtype=torch.int64, device=x.device)
-        draws = bits.view(torch.int16)[: x.numel()].view(x.shape)
-        return x * (draws >= self.threshold).to(x.dtype).mul_(self.scale)
+        draws = random_words((x.numel() + 3) // 4, x.device).view(torch.int16)
+        return x * (draws[: x.numel()].view(x.shape) >= self.threshold).to(x.dtype).mul_(self.scale)
 
     def extra_repr(self) -> str:
         return f"rate={self.rate}"
+
+
+def random_words(count: int, device: torch.device) -> torch.Tensor:
+    """``count`` 64-bit words of uniformly random bits on ``device``, drawn from torch's
+    generator: on CPU through NumPy's SFC64 seeded by one draw of it (torch's mt19937 takes
+    2.5x as long for the same bits: 0.46 ms against 0.19 ms for 32768 words, seeding
+    included; a tenth of a big-table step for its three dropout layers), elsewhere by
+    torch itself (CUDA's Philox is fast).
+
+    Example:
+        >>> torch.manual_seed(0) and None
+        >>> first = random_words(4, torch.device("cpu"))
+        >>> torch.manual_seed(0) and None
+        >>> first.dtype, torch.equal(first, random_words(4, torch.device("cpu")))
+        (torch.int64, True)
+    """
+    if device.type != "cpu":
+        return torch.randint(-(2**63), 2**63 - 1, (count,), dtype=torch.int64, device=device)
+    seed = int(torch.randint(0, 2**63 - 1, ()))
+    return torch.from_numpy(np.random.SFC64(seed).random_raw(count).view(np.int64))
 
 
 def dropout_layer(rate: float, sampler: str) -> nn.Module:
