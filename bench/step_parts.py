@@ -1,8 +1,9 @@
 """Where a training step of the auto recipe's big-table network goes, and what the cheaper
-dropout masks, the fused periodic embedding and the embedding of 0/1 inputs from their two
-ends save: the same step (3 x 256 units, dropout 0.3, periodic embedding of 64 inputs of
-which the last 32 are 0/1, batch 512, tabnet's fused AdamW) in each variant, in the same
-run, interleaved, best of ``--repeats``.
+dropout masks (their bits drawn by torch's generator, then by NumPy's SFC64), the fused
+periodic embedding and the embedding of 0/1 inputs from their two ends save: the same step
+(3 x 256 units, dropout 0.3, periodic embedding of 64 inputs of which the last 32 are 0/1,
+batch 512, tabnet's fused AdamW) in each variant, in the same run, interleaved, best of
+``--repeats``.
 
 Usage:
   python bench/step_parts.py [--inputs 64] [--binary 32] [--batch 512] [--steps 100]
@@ -38,6 +39,18 @@ class EarlierPeriodic(PeriodicEmbedding):
         return torch.cat([x.unsqueeze(-1), mixed], dim=-1).flatten(1)
 
 
+class TorchBitsDropout(BitsDropout):
+    """BitsDropout as first written in session 8: its bits from torch's own generator."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.threshold == -32768:
+            return x
+        words = (x.numel() + 3) // 4
+        bits = torch.randint(-(2**63), 2**63 - 1, (words,), dtype=torch.int64)
+        draws = bits.view(torch.int16)[: x.numel()].view(x.shape)
+        return x * (draws >= self.threshold).to(x.dtype).mul_(self.scale)
+
+
 def network(
     inputs: int,
     sampler: str,
@@ -46,12 +59,13 @@ def network(
     dropout: float = 0.3,
 ) -> torch.nn.Sequential:
     """The auto recipe's network (its dropout is 0.3 from 8k rows, none below), seeded;
-    inputs from ``binary_from`` on are computed as 0/1 inputs (one-hot slots)."""
+    inputs from ``binary_from`` on are computed as 0/1 inputs (one-hot slots). ``sampler``:
+    torch, bits, or torch-bits (BitsDropout drawing from torch's generator)."""
     torch.manual_seed(0)
     arch = ArchConfig(
         layers=(256, 256, 256),
         dropout=dropout,
-        dropout_sampler=sampler,
+        dropout_sampler="bits" if sampler == "torch-bits" else sampler,
         feature_scale=True,
         zero_init_last=True,
         embedding="periodic",
@@ -61,6 +75,10 @@ def network(
         earlier = EarlierPeriodic(inputs, 16, 4)
         earlier.load_state_dict(model[0].state_dict())
         model[0] = earlier
+    if sampler == "torch-bits":
+        for index, layer in enumerate(model):
+            if isinstance(layer, BitsDropout):
+                model[index] = TorchBitsDropout(layer.rate)
     return model
 
 
@@ -115,7 +133,8 @@ def main() -> None:
         "bits dropout, earlier embedding": ("bits", True, None),
         "torch dropout, fused embedding": ("torch", False, None),
         "bits dropout, fused embedding": ("bits", False, None),
-        "today's step (also 0/1 inputs from two ends)": ("bits", False, binary_from),
+        "torch's bits, fused, 0/1 inputs from two ends": ("torch-bits", False, binary_from),
+        "today's step (NumPy's bits, fused, two ends)": ("bits", False, binary_from),
     }
     best = dict.fromkeys(variants, float("inf"))
     for _ in range(args.repeats):  # interleaved: a burst of load hits every variant alike
@@ -129,6 +148,7 @@ def main() -> None:
     hidden = torch.randn(args.batch, 256, requires_grad=True)
     parts = {
         f"torch.nn.Dropout(0.3) on {args.batch} x 256": torch.nn.Dropout(0.3),
+        f"BitsDropout(0.3), torch's bits, on {args.batch} x 256": TorchBitsDropout(0.3),
         f"BitsDropout(0.3) on {args.batch} x 256": BitsDropout(0.3),
     }
     for name, layer in parts.items():
