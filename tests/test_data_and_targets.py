@@ -104,3 +104,17 @@ def test_state_round_trip_gives_identical_transform():
 def test_infinite_values_are_refused():
     with pytest.raises(DataError, match="column 'x' has infinite values"):
         FeatureEncoder().fit(pd.DataFrame({"x": [1.0, np.inf, 2.0]}))
+
+
+def test_labels_are_keyed_per_distinct_value_and_mixed_types_row_by_row():
+    # the keys are computed once per distinct value; True and 1 hash alike in pandas but
+    # are different labels ("True", "1"), so columns of mixed types are keyed row by row
+    mixed = pd.Series([True, 1, 1.0, "1", True], dtype=object)
+    encoder = TargetEncoder("multiclass").fit(mixed)
+    assert [str(c) for c in encoder.classes_] == ["1", "True"]
+    assert encoder.encode(mixed).tolist() == [1, 0, 0, 0, 1]
+    assert encoder.baseline_ == [0.6, 0.4]
+    text = pd.Series(["b", "a", " b", "b"] * 1000)
+    binary = TargetEncoder("binary").fit(text)
+    assert binary.encode(text)[:4].tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert binary.baseline_ == [0.25, 0.75]

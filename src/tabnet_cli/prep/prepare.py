@@ -28,7 +28,13 @@ from tabnet_cli.io.sources import display_name
 from tabnet_cli.io.tables import read_table, require_columns, sha256_of
 from tabnet_cli.prep.features import FeatureEncoder
 from tabnet_cli.prep.split import split_positions
-from tabnet_cli.prep.targets import AUTO_LOSS, TargetEncoder, infer_task, label_key
+from tabnet_cli.prep.targets import (
+    AUTO_LOSS,
+    TargetEncoder,
+    infer_task,
+    label_counts,
+    label_key,
+)
 from tabnet_cli.prep.types import Matrices, Prepared, Provenance, Schema, Split, Table
 from tabnet_cli.settings.config import DataConfig
 
@@ -195,7 +201,7 @@ class InMemory(Seen):
     def valid_labels(self) -> Counter:
 
         valid = self.valid_frame[self.target].take(self.split.valid_rows)
-        return Counter(label_key(v) for v in valid.tolist())
+        return label_counts(valid)
 
     def encoded_rows(self, features, targets) -> Matrices:
         frame, valid_frame, split = self.fit_frame, self.valid_frame, self.split

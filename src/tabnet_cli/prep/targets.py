@@ -55,6 +55,41 @@ def label_key(value: Any) -> str:
 _NUMBER_STARTS = set("-0123456789")
 
 
+def value_keys(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``label_key`` of every value, as ``(codes, keys)`` with ``keys[codes[i]]`` the key of
+    row i: computed once per distinct value (row by row, 40k labels took 0.08 s a pass).
+    Values of mixed types are keyed row by row: True and 1 hash alike but key apart.
+
+    Example:
+        >>> import pandas as pd
+        >>> codes, keys = value_keys(pd.Series(["b", " a", "b", "2.0"]))
+        >>> [keys[c] for c in codes]
+        ['b', 'a', 'b', '2']
+    """
+    import pandas as pd  # pandas loads on first use, not with this module
+
+    if pd.api.types.infer_dtype(values, skipna=False).startswith("mixed"):
+        keys = [label_key(v) for v in values.tolist()]
+        return np.arange(len(keys)), keys
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return codes, [label_key(v) for v in distinct]
+
+
+def label_counts(values: pd.Series) -> Counter:
+    """Rows per label key (``label_key``) of ``values``.
+
+    Example:
+        >>> import pandas as pd
+        >>> sorted(label_counts(pd.Series([1, 1.0, 2, 1])).items())
+        [('1', 3), ('2', 1)]
+    """
+    codes, keys = value_keys(values)
+    counts: Counter = Counter()
+    for key, rows in zip(keys, np.bincount(codes, minlength=len(keys)), strict=True):
+        counts[key] += int(rows)
+    return counts
+
+
 def _float(text: str) -> float | None:
     try:
         return float(text)
@@ -252,7 +287,7 @@ class TargetEncoder:
                 raise DataError(f"target {target.name!r} has infinite values; fix or drop them")
             self.classes_ = [labels[k] for k in sorted(labels, key=_sort_key(labels))]
             self.center_, self.spread_ = 0.0, 1.0
-            counts = Counter(label_key(v) for v in values.tolist())
+            counts = label_counts(values)
             # the naive model: the training class frequencies
             self.baseline_ = [counts[label_key(c)] / len(values) for c in self.classes_]
         return self
@@ -267,7 +302,7 @@ class TargetEncoder:
             y = target.astype(float).to_numpy()
             return ((y - self.center_) / self.spread_).astype(np.float32)
         index = {label_key(c): i for i, c in enumerate(self.classes_)}
-        keys = [label_key(v) for v in target.tolist()]
+        rows, keys = value_keys(target)
         if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in self.classes_):
             # a run whose labels are numbers, on labels read as text ("007" for 7)
             keys = [k if k in index else _numeric_key(k) for k in keys]
@@ -278,7 +313,7 @@ class TargetEncoder:
                 f"{', '.join(unknown[:5])}; "
                 f"known labels: {short_list([str(c) for c in self.classes_])}"
             )
-        codes = np.array([index[k] for k in keys], dtype=np.int64)
+        codes = np.array([index[k] for k in keys], dtype=np.int64)[rows]
         return codes.astype(np.float32) if self.task == "binary" else codes
 
     def decode(self, model_output: np.ndarray) -> np.ndarray:
