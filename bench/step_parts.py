@@ -1,9 +1,9 @@
 """Where a training step of the auto recipe's big-table network goes, and what the cheaper
-dropout masks (their bits drawn by torch's generator, then by NumPy's SFC64), the fused
-periodic embedding and the embedding of 0/1 inputs from their two ends save: the same step
-(3 x 256 units, dropout 0.3, periodic embedding of 64 inputs of which the last 32 are 0/1,
-batch 512, tabnet's fused AdamW) in each variant, in the same run, interleaved, best of
-``--repeats``.
+dropout masks (their bits drawn by torch's generator, then by NumPy's SFC64; the mask by
+comparison, then by arithmetic), the fused periodic embedding and the embedding of 0/1
+inputs from their two ends save: the same step (3 x 256 units, dropout 0.3, periodic
+embedding of 64 inputs of which the last 32 are 0/1, batch 512, tabnet's fused AdamW) in
+each variant, in the same run, interleaved, best of ``--repeats``.
 
 Usage:
   python bench/step_parts.py [--inputs 64] [--binary 32] [--batch 512] [--steps 100]
@@ -51,6 +51,18 @@ class TorchBitsDropout(BitsDropout):
         return x * (draws >= self.threshold).to(x.dtype).mul_(self.scale)
 
 
+class ComparedBitsDropout(BitsDropout):
+    """BitsDropout as in session 9: NumPy's bits, the mask by comparing the int16 draws with
+    the threshold and converting the booleans (slow CPU kernels)."""
+
+    def _mask(self, draws: torch.Tensor) -> torch.Tensor:
+        return (draws >= self.threshold).to(torch.float32).mul_(self.scale)
+
+
+# the frozen earlier dropout layers a sampler name stands for
+EARLIER_DROPOUT = {"torch-bits": TorchBitsDropout, "compared-bits": ComparedBitsDropout}
+
+
 def network(
     inputs: int,
     sampler: str,
@@ -60,12 +72,13 @@ def network(
 ) -> torch.nn.Sequential:
     """The auto recipe's network (its dropout is 0.3 from 8k rows, none below), seeded;
     inputs from ``binary_from`` on are computed as 0/1 inputs (one-hot slots). ``sampler``:
-    torch, bits, or torch-bits (BitsDropout drawing from torch's generator)."""
+    torch, bits, torch-bits (BitsDropout drawing from torch's generator) or compared-bits
+    (the mask by comparison)."""
     torch.manual_seed(0)
     arch = ArchConfig(
         layers=(256, 256, 256),
         dropout=dropout,
-        dropout_sampler="bits" if sampler == "torch-bits" else sampler,
+        dropout_sampler="bits" if sampler in EARLIER_DROPOUT else sampler,
         feature_scale=True,
         zero_init_last=True,
         embedding="periodic",
@@ -75,10 +88,10 @@ def network(
         earlier = EarlierPeriodic(inputs, 16, 4)
         earlier.load_state_dict(model[0].state_dict())
         model[0] = earlier
-    if sampler == "torch-bits":
+    if sampler in EARLIER_DROPOUT:
         for index, layer in enumerate(model):
             if isinstance(layer, BitsDropout):
-                model[index] = TorchBitsDropout(layer.rate)
+                model[index] = EARLIER_DROPOUT[sampler](layer.rate)
     return model
 
 
@@ -134,7 +147,8 @@ def main() -> None:
         "torch dropout, fused embedding": ("torch", False, None),
         "bits dropout, fused embedding": ("bits", False, None),
         "torch's bits, fused, 0/1 inputs from two ends": ("torch-bits", False, binary_from),
-        "today's step (NumPy's bits, fused, two ends)": ("bits", False, binary_from),
+        "NumPy's bits, compared mask, fused, two ends": ("compared-bits", False, binary_from),
+        "today's step (mask by arithmetic)": ("bits", False, binary_from),
     }
     best = dict.fromkeys(variants, float("inf"))
     for _ in range(args.repeats):  # interleaved: a burst of load hits every variant alike
@@ -149,6 +163,7 @@ def main() -> None:
     parts = {
         f"torch.nn.Dropout(0.3) on {args.batch} x 256": torch.nn.Dropout(0.3),
         f"BitsDropout(0.3), torch's bits, on {args.batch} x 256": TorchBitsDropout(0.3),
+        f"BitsDropout(0.3), compared mask, on {args.batch} x 256": ComparedBitsDropout(0.3),
         f"BitsDropout(0.3) on {args.batch} x 256": BitsDropout(0.3),
     }
     for name, layer in parts.items():

@@ -69,3 +69,14 @@ def test_an_unknown_sampler_is_refused(cli):
     result = cli("train", "x.csv", "--target", "y", "--dropout-sampler", "fast")
     assert result.exit_code == 2
     assert "fast" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("rate", [1 / 65536, 0.3, 0.5, 65535 / 65536])
+def test_bits_dropout_mask_is_the_comparison_of_the_draws_with_the_threshold(rate):
+    # the mask is computed by clamping and shifting the int16 draws (cheaper than comparing
+    # on CPU): it must equal the comparison, scale for kept units and 0 for the others,
+    # over every possible draw
+    layer = BitsDropout(rate)
+    draws = torch.arange(-32768, 32768, dtype=torch.int32).to(torch.int16)
+    expected = (draws >= layer.threshold).to(torch.float32) * layer.scale
+    assert torch.equal(layer._mask(draws), expected)

@@ -131,7 +131,17 @@ class BitsDropout(nn.Module):
             return x
         words = random_words((x.numel() + 3) // 4, x.device)  # 4 draws of 16 bits a word
         draws = words.view(torch.int16)[: x.numel()].view(x.shape)
-        return x * (draws >= self.threshold).to(x.dtype).mul_(self.scale)
+        return x * self._mask(draws).to(x.dtype)
+
+    def _mask(self, draws: torch.Tensor) -> torch.Tensor:
+        """``scale`` where ``draws >= threshold``, else 0 (float32), by arithmetic: the draws
+        clamped to [threshold - 1, threshold] and shifted are exactly 0 or 1. The same
+        values as comparing, at a quarter of the cost on CPU, whose int16 comparison and
+        bool -> float conversion are slow kernels (512 x 256: 0.38 ms against 0.09 ms on
+        one thread, bench/step_parts.py)."""
+        below = self.threshold - 1
+        keep = draws.clamp(below, self.threshold).to(torch.float32).sub_(below)
+        return keep.mul_(self.scale)
 
     def extra_repr(self) -> str:
         return f"rate={self.rate}"
