@@ -32,7 +32,8 @@ def test_config_file_holds_every_resolved_setting(cli, regression_csv, tmp_path)
     assert config["recipe"] == "auto"
     assert config["source"] == str(regression_csv.resolve())
     assert config["data"]["task"] == "regression" and config["data"]["scale"] == "robust"
-    assert config["train"]["loss"] == "mse" and config["train"]["optimizer"] == "adamw"
+    assert (config["train"]["loss"], config["train"]["huber_delta"]) == ("huber", 4.0)
+    assert config["train"]["optimizer"] == "adamw"
     assert config["arch"]["layers"] == [4]
     assert set(config["train"]) >= {"lr", "batch_size", "epochs", "seed", "class_weight"}
 

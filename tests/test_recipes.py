@@ -78,7 +78,7 @@ def test_auto_recipe_fills_only_what_the_user_did_not_give():
     given = RunConfig.from_options({"target": "y", "lr": 0.05, "scale": "minmax"})
     resolved = resolve_training(resolve_data(given), rows=1000, task="regression")
     assert resolved.train.lr == 0.05 and resolved.data.scale == "minmax"  # explicit wins
-    assert resolved.data.clip == "smooth" and resolved.train.loss == "mse"
+    assert resolved.data.clip == "smooth" and resolved.train.loss == "huber"
     assert resolved.train.schedule == "cosine" and resolved.arch.feature_scale
     assert resolved.data.rank_inputs and resolved.arch.embedding == "periodic"
     for options in ({"rank_inputs": False}, {"scale": "quantile"}):  # ranks once at most
@@ -91,6 +91,20 @@ def test_auto_recipe_fills_only_what_the_user_did_not_give():
     assert resolve_training(resolve_data(chosen), 1000, "regression").train.patience == 3
     plain = RunConfig.from_options({"target": "y"}, recipe="plain")
     assert resolve_training(resolve_data(plain), 1000, "regression") == plain
+
+
+def test_auto_regression_loss_is_huber_at_4_sd_unless_the_user_chose():
+    def resolved(options, recipe="auto"):
+        config = RunConfig.from_options({"target": "y", **options}, recipe=recipe)
+        return resolve_training(resolve_data(config), rows=1000, task="regression").train
+
+    assert (resolved({}).loss, resolved({}).huber_delta) == ("huber", 4.0)
+    assert resolved({"loss": "mse"}).loss == "mse"  # the user's loss wins
+    chosen = resolved({"huber_delta": 1.5})
+    assert (chosen.loss, chosen.huber_delta) == ("huber", 1.5)
+    # the threshold is in standard deviations: another target scale keeps squared error
+    assert resolved({"target_scale": "minmax"}).loss == "mse"
+    assert resolved({}, recipe="plain").loss == "auto"  # plain: MAE, as the course
 
 
 @pytest.mark.parametrize(

@@ -56,9 +56,8 @@ _NUMBER_STARTS = set("-0123456789")
 
 
 def value_keys(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """``label_key`` of every value, as ``(codes, keys)`` with ``keys[codes[i]]`` the key of
-    row i: computed once per distinct value (row by row, 40k labels took 0.08 s a pass).
-    Values of mixed types are keyed row by row: True and 1 hash alike but key apart.
+    """``(codes, keys)``: ``keys[codes[i]]`` is row i's ``label_key``, computed once per
+    distinct value (40k rows one by one: 0.08 s); mixed types (True, 1) row by row.
 
     Example:
         >>> import pandas as pd
@@ -69,8 +68,7 @@ def value_keys(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     import pandas as pd  # pandas loads on first use, not with this module
 
     if pd.api.types.infer_dtype(values, skipna=False).startswith("mixed"):
-        keys = [label_key(v) for v in values.tolist()]
-        return np.arange(len(keys)), keys
+        return np.arange(len(values)), [label_key(v) for v in values.tolist()]
     codes, distinct = pd.factorize(values, use_na_sentinel=False)
     return codes, [label_key(v) for v in distinct]
 
@@ -84,10 +82,7 @@ def label_counts(values: pd.Series) -> Counter:
         [('1', 3), ('2', 1)]
     """
     codes, keys = value_keys(values)
-    counts: Counter = Counter()
-    for key, rows in zip(keys, np.bincount(codes, minlength=len(keys)), strict=True):
-        counts[key] += int(rows)
-    return counts
+    return Counter(np.asarray(keys, dtype=object)[codes].tolist())
 
 
 def _float(text: str) -> float | None:
