@@ -233,9 +233,10 @@ def resolve_training(config: RunConfig, rows: int, task: str) -> RunConfig:
 # loss is half the squared error, which Adam follows as it follows MSE (the same steps up
 # to its epsilon), so a target without residuals that large trains as under MSE; beyond it
 # the loss grows linearly, so a heavy tail's few extreme rows (incomes 16 SD above the mean)
-# no longer steer the fit. 2 seeds against MSE: gsswages R2 +0.032, doctor +0.016, cps1988
-# +0.002, randhie -0.003; a threshold of 2 SD cost randhie 0.016, of 1 SD 0.036
-# (bench/README.md, "Huber loss for heavy-tailed targets")
+# no longer steer the fit. Against MSE (2-3 seeds): gsswages R2 +0.024, doctor +0.016,
+# rwm5yr +0.004, cps1988 +0.002, randhie +0.002, 8 other tables within their seeds' spread;
+# a threshold of 2 SD cost randhie 0.016, of 1 SD 0.036 (bench/README.md, "Huber loss for
+# heavy-tailed targets")
 AUTO_HUBER_DELTA = 4.0
 
 
