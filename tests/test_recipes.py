@@ -100,6 +100,8 @@ def test_auto_regression_loss_is_huber_at_4_sd_unless_the_user_chose():
 
     assert (resolved({}).loss, resolved({}).huber_delta) == ("huber", 4.0)
     assert resolved({"loss": "mse"}).loss == "mse"  # the user's loss wins
+    # ... and records no threshold it does not use
+    assert (resolved({"loss": "mae"}).loss, resolved({"loss": "mae"}).huber_delta) == ("mae", 1.0)
     chosen = resolved({"huber_delta": 1.5})
     assert (chosen.loss, chosen.huber_delta) == ("huber", 1.5)
     # the threshold is in standard deviations: another target scale keeps squared error

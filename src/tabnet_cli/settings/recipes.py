@@ -6,9 +6,9 @@ scores, TabM's preprocessing) as second inputs, a periodic embedding of each inp
 cosines, RealMLP's PBLD), a learnable scale per input, a zero-initialised output layer,
 AdamW with beta2 = 0.95 and weight decay, a warm-up then cosine learning-rate schedule
 over a step budget (with early stopping, keeping the best epoch), label smoothing for
-more than two classes and a Huber loss (squared error within 4 standard deviations) on a
-standardised target; on tables up to ~16k rows a bagged ensemble of 5 members
-(``--folds 5``).
+more than two classes and a Huber loss (half the squared error within 4 standard
+deviations) on a standardised target; on tables up to ~16k rows a bagged ensemble of 5
+members (``--folds 5``).
 
 A recipe fills only the settings the user did not give (``RunConfig.explicit``): an
 explicit option always wins. The run stores every resolved setting.
@@ -243,6 +243,8 @@ AUTO_HUBER_DELTA = 4.0
 def regression_loss(config: RunConfig) -> dict[str, Any]:
     """The recipe's regression loss: Huber at ``AUTO_HUBER_DELTA`` on the standardised
     target; MSE when the user chose another target scale (the threshold is in its units).
+    A loss the user typed keeps ``--huber-delta`` as given (the run records no threshold
+    that it did not use).
 
     Example:
         >>> from tabnet_cli.settings.config import DataConfig
@@ -251,8 +253,8 @@ def regression_loss(config: RunConfig) -> dict[str, Any]:
         >>> regression_loss(RunConfig(DataConfig(target="y", target_scale="minmax")))
         {'loss': 'mse'}
     """
-    if config.data.target_scale != "standard":
-        return {"loss": "mse"}
+    if config.data.target_scale != "standard" or "loss" in config.explicit:
+        return {"loss": "mse"}  # an explicit --loss is not replaced (``_fill``)
     return {"loss": "huber", "huber_delta": AUTO_HUBER_DELTA}
 
 
