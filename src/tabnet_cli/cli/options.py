@@ -22,6 +22,7 @@ from tabnet_cli.settings.config import (
     FEATURE_SCALES,
     LOSSES,
     OPTIMIZERS,
+    PRECISIONS,
     SCALES,
     SCHEDULES,
     TASKS,
@@ -312,6 +313,11 @@ MemoryBudget = Annotated[
 ]
 Seed = Annotated[int, _option("Seed for the split, initial weights and batches.", None, "SEED")]
 Device = _choice(DEVICES, "auto uses CUDA when available.")
+Precision = _choice(
+    PRECISIONS,
+    "Step arithmetic: bfloat16 matrix products (mixed precision) or float32; auto: "
+    "bfloat16 on CPUs with AMX from 256 rows a batch per thread.",
+)
 Threads = Annotated[
     int,
     _option(

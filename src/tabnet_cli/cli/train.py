@@ -59,6 +59,7 @@ def _fit_options(
     ema: opts.Ema = TrainConfig.ema,
     seed: opts.Seed = TrainConfig.seed,
     device: opts.Device = TrainConfig.device,
+    precision: opts.Precision = TrainConfig.precision,
     threads: opts.Threads = TrainConfig.threads,
 ) -> None:
     """The training options (a template: ``train`` takes its parameters)."""

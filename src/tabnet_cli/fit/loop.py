@@ -23,6 +23,7 @@ from tabnet_cli.fit.callbacks import Callback, EarlyStopping, History, Logs
 from tabnet_cli.fit.epoch_metrics import EpochMetrics, Reduce
 from tabnet_cli.fit.losses import make_loss, submodel_loss
 from tabnet_cli.fit.optim import make_optimizer, scheduled_lr, set_lr
+from tabnet_cli.fit.precision import step_arithmetic
 from tabnet_cli.nn.submodels import submodel_mean
 from tabnet_cli.settings.config import TrainConfig
 
@@ -86,7 +87,9 @@ class Job:
     def step(self, x: torch.Tensor, y: torch.Tensor):
         """One optimizer step on a batch; returns its outputs and loss (for submodels, their
         mean prediction and the mean of their losses)."""
-        output = batch_outputs(self.model, x, self.task)
+        with step_arithmetic(self.config.precision, x.device):
+            output = batch_outputs(self.model, x, self.task)
+        output = output.float()  # the loss and the metrics in float32 (a no-op without autocast)
         if self.submodels == 1:
             loss = self.loss_fn(output, y)
         else:

@@ -20,6 +20,7 @@ from tabnet_cli.fit.batches import Batches, in_memory
 from tabnet_cli.fit.callbacks import Callback
 from tabnet_cli.fit.devices import select_device
 from tabnet_cli.fit.loop import FitResult, fit
+from tabnet_cli.fit.precision import choose_precision
 from tabnet_cli.fit.shares import local_batch
 from tabnet_cli.fit.stream_memory import step_bytes
 from tabnet_cli.fit.streamed_batches import StreamedRows, streamed_sizes
@@ -107,9 +108,13 @@ def train(
     # that does not fit is refused again by the batch source, which sizes itself
     torch.manual_seed(config.seed)
     model = _build(model_config, device, prepared.features.first_binary_input)
-    # the count used is saved as the setting: results can differ in the last bits between
-    # thread counts, and a rerun from the saved config must reproduce the run
-    config = replace(config, threads=_set_threads(model_config, config, device))
+    # the count and the precision used are saved as the settings: results differ in the
+    # last bits between thread counts and precisions, and a rerun from the saved config
+    # must reproduce the run
+    threads = _set_threads(model_config, config, device)
+    rank_batch = config.batch_size if rank is None else local_batch(config.batch_size, rank.world)
+    precision = choose_precision(config.precision, device, rank_batch, threads)
+    config = replace(config, threads=threads, precision=precision)
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
     weights = loss_weights(config, prepared)
     data = batch_source(prepared, device, rank, fit_config.batch_size, model)
@@ -125,6 +130,7 @@ def train(
         submodels=arch.submodels,
     )
     result.extra["threads"] = config.threads
+    result.extra["precision"] = config.precision
     _refuse_no_epoch(result)
     return Fitted(model.cpu(), model_config, config, result)
 
@@ -241,6 +247,7 @@ def summarize(fitted: Fitted, prepared: Prepared) -> dict[str, Any]:
         "train_seconds": round(result.seconds, 4),
         "seconds_per_epoch": round(result.seconds / max(result.epochs_run, 1), 6),
         "threads": result.extra.get("threads", 0),
+        "precision": result.extra.get("precision", config.precision),
         "train_rows": prepared.provenance.train_rows,
         "validation_rows": prepared.provenance.validation_rows,
         "best": {k: v[best_row] for k, v in history.history.items()},

@@ -34,6 +34,8 @@ FEATURE_SCALES = (*SCALES, "quantile")
 CLIPS = ("none", "smooth")
 TASKS = ("auto", "regression", "binary", "multiclass")
 DEVICES = ("auto", "cpu", "cuda")
+# a step's arithmetic: float32, or bfloat16 matrix products (auto: where they pay)
+PRECISIONS = ("auto", "float32", "bfloat16")
 SCHEDULES = ("constant", "cosine")
 MAX_SEED = 2**32 - 1  # NumPy's and pandas' random_state take seeds below 2**32
 EMBEDDINGS = ("none", "periodic")
@@ -228,12 +230,14 @@ class TrainConfig(_Config):
     ema: float = 0.0  # decay of the weights' moving average per step; 0 = none
     seed: int = 0
     device: str = "auto"
+    precision: str = "float32"  # auto: bfloat16 products where the hardware pays (precision.py)
     threads: int = 0  # CPU threads per step; 0 = from the step's work and the free cores
 
     def __post_init__(self) -> None:
         check_choice("loss", self.loss, LOSSES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("device", self.device, DEVICES)
+        check_choice("precision", self.precision, PRECISIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_range("warmup", self.warmup, 0.0, 1.0, closed="low")
         check_range("beta2", self.beta2, 0.0, 1.0)

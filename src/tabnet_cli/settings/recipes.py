@@ -8,7 +8,8 @@ AdamW with beta2 = 0.95 and weight decay, a warm-up then cosine learning-rate sc
 over a step budget (with early stopping, keeping the best epoch), label smoothing for
 more than two classes and a Huber loss (half the squared error within 4 standard
 deviations) on a standardised target; on tables up to ~16k rows a bagged ensemble of 5
-members (``--folds 5``).
+members (``--folds 5``); bfloat16 matrix products where the CPU multiplies them natively
+(``--precision auto``).
 
 A recipe fills only the settings the user did not give (``RunConfig.explicit``): an
 explicit option always wins. The run stores every resolved setting.
@@ -52,6 +53,9 @@ AUTO_TRAIN = {
     # without dropout stop sooner (AUTO_PATIENCE, decided with the rows)
     "patience": 20,
     "restore_best_weights": True,
+    # bfloat16 matrix products where the hardware multiplies them natively and the batch
+    # is big enough for them to pay (fit/precision.py)
+    "precision": "auto",
 }
 # optimizer steps the auto recipe aims for in a run, whatever the number of rows
 AUTO_STEPS = 4000
