@@ -6,8 +6,9 @@ in float32, while the weights, the optimizer's state, the loss and every evaluat
 float32 (mixed precision, Keras' ``mixed_bfloat16`` policy). Where the hardware multiplies
 bfloat16 natively (Intel's AMX tiles on recent Xeons) a 512 x 256 by 256 x 256 product
 takes a sixth of its float32 time; the casts around the products eat much of that, so a
-whole step gains 10-25% at batch 256 and more, and loses below (bench/README.md, "bfloat16
-steps"). Without native support bfloat16 is emulated, slower than float32.
+whole step gains up to ~20% from 256 rows a batch per thread, and loses below (the step of
+a batch of 32 takes 1.5x as long; bench/README.md, "bfloat16 steps"). Without native
+support bfloat16 is emulated, slower than float32.
 
 ``auto`` (the auto recipe) uses bfloat16 only where it was measured to pay: a CPU with
 AMX and at least ``BF16_ROWS_PER_THREAD`` rows a batch for each of the step's threads. The
