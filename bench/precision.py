@@ -15,37 +15,11 @@ whether this CPU multiplies bfloat16 natively (AMX), which only then pays.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
-from step_parts import network
+from step_parts import network, step_time
 
-from tabnet_cli.fit.optim import FunctionalAdam
-from tabnet_cli.fit.precision import cpu_has_amx, step_arithmetic
-
-CPU = torch.device("cpu")
-
-
-def step_time(model: torch.nn.Module, batch: int, steps: int, precision: str) -> float:
-    """Seconds per optimizer step (forward under ``precision``, MSE, backward, AdamW),
-    as ``fit/loop.py`` takes it."""
-    inputs = model[0].frequency.shape[0]
-    binary_from = model[0].binary_from or inputs
-    x, y = torch.randn(batch, inputs), torch.randn(batch, 1)
-    x[:, binary_from:] = (x[:, binary_from:] > 1).float()
-    optimizer = FunctionalAdam(model.parameters(), lr=1e-3, weight_decay=0.02, decoupled=True)
-    model.train()
-    start = 0.0
-    for index in range(steps + 5):  # 5 warm-up steps
-        if index == 5:
-            start = time.perf_counter()
-        with step_arithmetic(precision, CPU):
-            output = model(x)
-        loss = torch.nn.functional.mse_loss(output.float(), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return (time.perf_counter() - start) / steps
+from tabnet_cli.fit.precision import cpu_has_amx
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ import time
 import torch
 
 from tabnet_cli.fit.optim import FunctionalAdam
+from tabnet_cli.fit.precision import step_arithmetic
 from tabnet_cli.nn.layers import BitsDropout, PeriodicEmbedding
 from tabnet_cli.nn.model import build_mlp
 from tabnet_cli.settings.config import ArchConfig, ModelConfig
@@ -95,8 +96,9 @@ def network(
     return model
 
 
-def step_time(model: torch.nn.Module, batch: int, steps: int) -> float:
-    """Seconds per optimizer step (forward, MSE, backward, AdamW) on one random batch."""
+def step_time(model: torch.nn.Module, batch: int, steps: int, precision: str = "float32") -> float:
+    """Seconds per optimizer step (forward under ``precision``, as ``fit/loop.py`` runs it,
+    MSE, backward, AdamW) on one random batch."""
     inputs = model[0].frequency.shape[0]
     binary_from = model[0].binary_from or inputs
     x, y = torch.randn(batch, inputs), torch.randn(batch, 1)
@@ -108,7 +110,9 @@ def step_time(model: torch.nn.Module, batch: int, steps: int) -> float:
         if index == 10:
             start = time.perf_counter()
         optimizer.zero_grad()
-        torch.nn.functional.mse_loss(model(x), y).backward()
+        with step_arithmetic(precision, x.device):
+            output = model(x)
+        torch.nn.functional.mse_loss(output.float(), y).backward()
         optimizer.step()
     return (time.perf_counter() - start) / steps
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -67,6 +68,8 @@ class Job:
     # K > 1: the model's outputs are K submodels' ([rows, K, ...], --submodels): the loss is
     # the mean of theirs, the metrics and validation are of their mean prediction
     submodels: int = 1
+    # the context of every step's forward pass (fit/precision.py): built once, entered per step
+    arithmetic: AbstractContextManager = field(default_factory=nullcontext)
 
     @property
     def evaluated(self) -> nn.Module:
@@ -87,7 +90,7 @@ class Job:
     def step(self, x: torch.Tensor, y: torch.Tensor):
         """One optimizer step on a batch; returns its outputs and loss (for submodels, their
         mean prediction and the mean of their losses)."""
-        with step_arithmetic(self.config.precision, x.device):
+        with self.arithmetic:
             output = batch_outputs(self.model, x, self.task)
         output = output.float()  # the loss and the metrics in float32 (a no-op without autocast)
         if self.submodels == 1:
@@ -194,6 +197,7 @@ def fit(
         reduce,
         averaged,
         submodels=submodels,
+        arithmetic=step_arithmetic(config.precision, data.device),
     )
     result, started = FitResult(history, stopper), clock()
     steps = data.epoch_steps(config.batch_size)

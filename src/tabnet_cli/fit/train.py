@@ -130,7 +130,6 @@ def train(
         submodels=arch.submodels,
     )
     result.extra["threads"] = config.threads
-    result.extra["precision"] = config.precision
     _refuse_no_epoch(result)
     return Fitted(model.cpu(), model_config, config, result)
 
@@ -247,7 +246,7 @@ def summarize(fitted: Fitted, prepared: Prepared) -> dict[str, Any]:
         "train_seconds": round(result.seconds, 4),
         "seconds_per_epoch": round(result.seconds / max(result.epochs_run, 1), 6),
         "threads": result.extra.get("threads", 0),
-        "precision": result.extra.get("precision", config.precision),
+        "precision": config.precision,
         "train_rows": prepared.provenance.train_rows,
         "validation_rows": prepared.provenance.validation_rows,
         "best": {k: v[best_row] for k, v in history.history.items()},
