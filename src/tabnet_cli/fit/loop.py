@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import torch
@@ -69,7 +69,10 @@ class Job:
     # the mean of theirs, the metrics and validation are of their mean prediction
     submodels: int = 1
     # the context of every step's forward pass (fit/precision.py): built once, entered per step
-    arithmetic: AbstractContextManager = field(default_factory=nullcontext)
+    arithmetic: AbstractContextManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.arithmetic = step_arithmetic(self.config.precision, self.data.device)
 
     @property
     def evaluated(self) -> nn.Module:
@@ -197,7 +200,6 @@ def fit(
         reduce,
         averaged,
         submodels=submodels,
-        arithmetic=step_arithmetic(config.precision, data.device),
     )
     result, started = FitResult(history, stopper), clock()
     steps = data.epoch_steps(config.batch_size)
