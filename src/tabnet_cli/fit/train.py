@@ -111,11 +111,11 @@ def train(
     # the count and the precision used are saved as the settings: results differ in the
     # last bits between thread counts and precisions, and a rerun from the saved config
     # must reproduce the run
-    threads = _set_threads(model_config, config, device)
-    rank_batch = config.batch_size if rank is None else local_batch(config.batch_size, rank.world)
-    precision = choose_precision(config.precision, device, rank_batch, threads)
-    config = replace(config, threads=threads, precision=precision)
+    config = replace(config, threads=_set_threads(model_config, config, device))
     net, fit_config, reduce = _data_parallel(model, config, device, rank)
+    # bfloat16 pays from a number of rows per thread: those of this rank's share of a batch
+    precision = choose_precision(config.precision, device, fit_config.batch_size, config.threads)
+    config, fit_config = (replace(c, precision=precision) for c in (config, fit_config))
     weights = loss_weights(config, prepared)
     data = batch_source(prepared, device, rank, fit_config.batch_size, model)
     result = fit(
