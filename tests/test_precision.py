@@ -5,13 +5,18 @@ import json
 
 import pytest
 import torch
+import torch.distributed as dist
+from conftest import SAMPLE_DATA
 from torch import nn
 
 from tabnet_cli.fit import precision
 from tabnet_cli.fit.batches import TensorRows
 from tabnet_cli.fit.loop import fit
-from tabnet_cli.settings.config import ConfigError, DataConfig, RunConfig, TrainConfig
+from tabnet_cli.fit.train import train
+from tabnet_cli.prep.prepare import holdout_split, prepare, read_source
+from tabnet_cli.settings.config import ArchConfig, ConfigError, DataConfig, RunConfig, TrainConfig
 from tabnet_cli.settings.recipes import resolve_before_data
+from tabnet_cli.system.distributed import Rank
 
 CPU = torch.device("cpu")
 
@@ -88,3 +93,31 @@ def test_precision_option_is_used_and_recorded(cli, regression_csv, tmp_path):
     result = cli.line(f"train {regression_csv} --target y --precision half")
     assert result.exit_code == 2 and "--precision" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    """A gloo process group of this process alone: DDP and the metric reductions run as
+    under torchrun, while the ``Rank`` handed to ``train`` says how the batch is shared."""
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
+    )
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize(("batch", "expected"), [(2 * ROWS, "bfloat16"), (ROWS, "float32")])
+def test_under_torchrun_auto_decides_on_each_ranks_share_of_the_batch(
+    monkeypatch, one_process_group, batch, expected
+):
+    monkeypatch.setattr(precision, "cpu_has_amx", lambda: True)
+    data = DataConfig(target="progression")
+    table = read_source(str(SAMPLE_DATA / "diabetes.csv"), data)
+    prepared = prepare(table, holdout_split(table, data, 0), data)
+    config = TrainConfig(epochs=1, batch_size=batch, threads=1, precision="auto", loss="mse")
+    # two ranks share each batch: a global batch of ROWS gives each rank ROWS / 2 rows, too
+    # few for bfloat16, though one process with the same batch would choose it
+    fitted = train(prepared, ArchConfig(layers=(8,)), config, rank=Rank(0, 2, 0))
+    assert fitted.train_config.precision == expected
+    alone = precision.choose_precision("auto", CPU, batch, threads=1)
+    assert alone == "bfloat16"
