@@ -161,10 +161,32 @@ def test_ragged_rows_name_the_line(cli, tmp_path):
     assert_user_error(cli("train", path, "--target", "y"), "line 4")
 
 
-def test_no_usable_feature(cli, tmp_path):
+def test_no_usable_feature_names_the_ignored_columns_and_the_way_to_keep_one(cli, tmp_path):
     path = tmp_path / "useless.csv"
-    pd.DataFrame({"k": [1.0] * 30, "y": np.arange(30.0)}).to_csv(path, index=False)
-    assert_user_error(cli("train", path, "--target", "y"), "no usable feature column left")
+    frame = pd.DataFrame({"k": [1.0] * 30, "row": np.arange(30), "y": np.arange(30.0) % 7})
+    frame.to_csv(path, index=False)
+    result = cli("train", path, "--target", "y")
+    assert_user_error(result, "no usable feature column")
+    message = result.stderr
+    assert "ignored 'k': constant" in message
+    assert "ignored 'row': a row identifier" in message
+    assert "--numeric NAME or --categorical NAME" in message
+    # the way out the message gives works: a column named by the user is not ignored
+    kept = cli(
+        "train",
+        path,
+        "--target",
+        "y",
+        "--numeric",
+        "row",
+        "--epochs",
+        "1",
+        "--verbose",
+        "0",
+        "--out",
+        tmp_path / "run",
+    )
+    assert kept.exit_code == 0, kept.stderr
 
 
 def test_infinite_values(cli, tmp_path):

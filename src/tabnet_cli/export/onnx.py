@@ -39,7 +39,7 @@ from tabnet_cli.export.onnx_graph import Graph, network
 from tabnet_cli.io.outputs import open_output
 from tabnet_cli.nn.ensemble import member_prefix
 from tabnet_cli.nn.model import tensor_shapes
-from tabnet_cli.prep.features import MISSING
+from tabnet_cli.prep.column_kinds import MISSING
 from tabnet_cli.prep.scaling import normal_scores
 from tabnet_cli.run.run_dir import WEIGHTS, LoadedRun, read_weights
 from tabnet_cli.version import __version__
