@@ -223,3 +223,47 @@ def test_a_signal_to_the_process_group(tmp_path, signum, code, asked):
     assert metrics["stop_reason"] == "interrupted"
     runs = metrics.get("member_runs", [metrics])
     assert 1 <= len(runs) < 5 and 3 <= runs[0]["epochs_run"] < 100000
+
+
+def test_a_signal_while_a_message_is_read_loses_nothing():
+    """A Ctrl-C or SIGTERM that lands while the command reads a worker's message (a
+    member's trained weights) only asks the workers to stop: raised there as a
+    KeyboardInterrupt, it would drop the message, and the command would wait for a member
+    that never comes back. The command's own handler hears of it once collected."""
+    import os
+    import queue
+    import signal
+    import threading
+
+    outcome = member_processes.MemberOutcome(0, None)
+
+    class SignalledWhileRead:
+        def __init__(self):
+            self.items = [outcome]
+
+        def get(self, timeout):
+            if not self.items:
+                raise queue.Empty
+            item = self.items.pop()  # read from the pipe, not yet handed back
+            os.kill(os.getpid(), signal.SIGINT)
+            return item
+
+        def empty(self):
+            return not self.items
+
+    heard = []
+
+    def command_handler(signum, frame):  # as the command's InterruptWatch does
+        heard.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, command_handler)
+    try:
+        stop = threading.Event()
+        replay = member_processes._InOrder(1, lambda member: [], lambda member: None)
+        outcomes = member_processes._collect(SignalledWhileRead(), [], stop, replay, 1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert outcomes == {0: outcome}
+    assert stop.is_set()  # the workers were asked to stop
+    assert heard == [signal.SIGINT]  # and the command knows it was interrupted

@@ -26,6 +26,7 @@ import pickle
 import queue
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -125,24 +126,56 @@ def train_members(
     return [(o.member, rebuilt(o.fitted)) for o in ordered if o.fitted is not None]
 
 
+@contextlib.contextmanager
+def _signals_only_stop(stop):
+    """While the workers train, a Ctrl-C or SIGTERM only sets ``stop``. Raised as a
+    KeyboardInterrupt by the command's handler, it could land inside a read from the
+    results queue, between the bytes leaving the pipe and the message being handed back,
+    and drop the message (a member's trained weights): the command would then wait for a
+    member that never comes. The handlers in place (the command's InterruptWatch) hear of
+    every signal once the collection is over; the KeyboardInterrupt they raise then is
+    the one the collection already acted on. Handlers that are not Python functions
+    (the default SIGTERM, which ends the process; SIG_IGN) are left as they are."""
+    noted: list[int] = []
+
+    def note(signum, frame) -> None:
+        noted.append(signum)
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # handlers are set there only
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if callable(signal.getsignal(signum)):
+                previous[signum] = signal.signal(signum, note)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in noted:
+            with contextlib.suppress(KeyboardInterrupt):
+                previous[signum](signum, None)
+
+
 def _collect(results, workers, stop, replay: _InOrder, count: int) -> dict[int, MemberOutcome]:
     """Every member's outcome, replaying events as they come; a Ctrl-C (or SIGTERM) while
     waiting asks the workers to stop and goes on collecting what they send back."""
     outcomes: dict[int, MemberOutcome] = {}
-    while len(outcomes) < count:
-        try:
-            message = _next_message(results, workers)
-        except KeyboardInterrupt:
-            stop.set()
-            continue
-        try:
-            if isinstance(message, MemberOutcome):
-                outcomes[message.member] = message
-                replay.finished(message.member)  # may replay the next member's events
-            else:
-                replay.event(*message)
-        except KeyboardInterrupt:  # a signal while a callback drew
-            stop.set()
+    with _signals_only_stop(stop):
+        while len(outcomes) < count:
+            try:
+                message = _next_message(results, workers)
+            except KeyboardInterrupt:  # raised some other way than by a signal noted above
+                stop.set()
+                continue
+            try:
+                if isinstance(message, MemberOutcome):
+                    outcomes[message.member] = message
+                    replay.finished(message.member)  # may replay the next member's events
+                else:
+                    replay.event(*message)
+            except KeyboardInterrupt:  # a signal while a callback drew
+                stop.set()
     return outcomes
 
 
