@@ -65,7 +65,13 @@ def _as_text_if_object(column: pd.Series) -> pd.Series:
 
 
 def to_floats(column: pd.Series) -> np.ndarray:
-    """Numbers as float64, with anything unparseable (text, infinities kept) as NaN."""
+    """Numbers as float64, with anything unparseable (text, infinities kept) as NaN.
+
+    Example:
+        >>> import pandas as pd
+        >>> to_floats(pd.Series([" 1.5 ", "n/a", "inf"])).tolist()
+        [1.5, nan, inf]
+    """
     import pandas as pd  # pandas loads on first use, not with this module
 
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
@@ -106,7 +112,13 @@ def _is_row_identifier(present: pd.Series, rows: int) -> bool:
 
 
 def column_kind(column: pd.Series) -> tuple[str, str]:
-    """('numeric'|'categorical'|'ignored', reason) for one training column."""
+    """('numeric'|'categorical'|'ignored', reason) for one training column.
+
+    Example:
+        >>> import pandas as pd
+        >>> column_kind(pd.Series(range(30))), column_kind(pd.Series(["a", "b"] * 15))
+        (('ignored', 'a row identifier (distinct consecutive integers)'), ('categorical', ''))
+    """
     import pandas as pd  # pandas loads on first use, not with this module
 
     present = column.dropna()
