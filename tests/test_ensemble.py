@@ -114,6 +114,8 @@ def test_ensemble_loading_is_strict(cli, binary_csv, tmp_path):
     [
         (["--folds", "0"], "--folds must be in [1, inf), got 0"),
         (["--folds", "3", "--validation-data", "v.csv"], "drop --validation-data"),
+        # typed beside --folds, the split would be silently unused
+        (["--folds", "3", "--validation-split", "0.3"], "--validation-split would not be used"),
         (["--folds", "500"], "--folds must be in [2, 75] for 150 rows"),
     ],
 )
@@ -123,3 +125,13 @@ def test_ensemble_user_errors(cli, binary_csv, tmp_path, args, message):
     )
     assert_user_error(result, message)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bagged_runs_saved_config_trains_again(cli, binary_csv, tmp_path):
+    """Its config.toml holds both folds and validation_split: only typed options clash."""
+    first = tmp_path / "first"
+    assert cli("train", binary_csv, "--target", "label", *FAST.split(), "--folds", "3",
+               "--out", first).exit_code == 0  # fmt: skip
+    again = cli("train", "--config", first / "config.toml", "--out", tmp_path / "again")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads((tmp_path / "again" / "model.json").read_text())["ensemble"]["members"] == 3

@@ -167,6 +167,12 @@ def with_options_of(template: Callable, drop: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
+def typed_option(ctx: typer.Context | None, name: str) -> bool:
+    """Whether the user typed option ``name`` on the command line (or set it by
+    environment); False without a context (a call from Python)."""
+    return ctx is not None and _typed(ctx, name)
+
+
 def _typed(ctx: typer.Context, name: str) -> bool:
     """Whether the user gave option ``name`` (on the command line or by environment)."""
     source = ctx.get_parameter_source(name)

@@ -20,7 +20,13 @@ from tabnet_cli.cli.app import (
 )
 from tabnet_cli.cli.train_events import error_events, train_with_events
 from tabnet_cli.errors import DataError, plural
-from tabnet_cli.settings.config import ArchConfig, DataConfig, RunConfig, TrainConfig
+from tabnet_cli.settings.config import (
+    ArchConfig,
+    ConfigError,
+    DataConfig,
+    RunConfig,
+    TrainConfig,
+)
 from tabnet_cli.system import distributed
 
 
@@ -122,12 +128,25 @@ def _dispatch(options: dict, ctx: typer.Context) -> None:
             _launch(options, ctx)
     out, plot = options["out"], options["plot"]
     if jsonl:  # user errors become JSON events too: built there
-        data = options["data"] or opts.command_config(options, ctx)[0]  # from a --config
-        train_with_events(data, lambda: opts.command_config(options, ctx)[1], out, plot)
+        data = options["data"] or _command_config(options, ctx)[0]  # from a --config
+        train_with_events(data, lambda: _command_config(options, ctx)[1], out, plot)
         return
     with distributed.errors_recorded():  # a rank's error, for the launcher
-        source, config = opts.command_config(options, ctx)
+        source, config = _command_config(options, ctx)
         run_training(source, config, out, options["verbose"], plot)
+
+
+def _command_config(options: dict, ctx: typer.Context):
+    """``(source, RunConfig)`` of the command; refuses a --validation-split typed beside
+    --folds K, which would not be used (each member validates on its own fold). A config
+    file holds both (a bagged run's saved settings), so only typed options are compared."""
+    typed = [n for n in ("folds", "validation_split") if opts.typed_option(ctx, n)]
+    if len(typed) == 2 and options["folds"] > 1:
+        raise ConfigError(
+            f"--folds {options['folds']} validates each member on its own fold, so "
+            "--validation-split would not be used; drop one of them"
+        )
+    return opts.command_config(options, ctx)
 
 
 def _launch(options: dict, ctx: typer.Context) -> None:
@@ -136,7 +155,7 @@ def _launch(options: dict, ctx: typer.Context) -> None:
     # not at start-up: tabnet --help stays light
     from tabnet_cli.jobs.train import check_data_parallel
 
-    source, config = opts.command_config(options, ctx)
+    source, config = _command_config(options, ctx)
     check_data_parallel(source, config, options["nproc"])
     raise typer.Exit(distributed.launch(options["nproc"], without_nproc(sys.argv[1:])))
 
