@@ -108,7 +108,7 @@ def _merged(
     for name in NAME_LISTS:
         if name in values:
             values[name] = split_names(values[name])
-    typed = set(values) if ctx is None else {n for n in values if _typed(ctx, n)}
+    typed = set(values) if ctx is None else {n for n in values if typed_option(ctx, n)}
     recipe, source = options.get("recipe", RunConfig.recipe), options.get("data")
     if options.get("config"):
         # not at start-up: tabnet --help stays light
@@ -117,7 +117,7 @@ def _merged(
         settings = read_config(options["config"], values.get("target"))
         values = {**settings.values, **{k: v for k, v in values.items() if k in typed}}
         typed |= set(settings.values)
-        if settings.recipe and not (ctx is not None and _typed(ctx, "recipe")):
+        if settings.recipe and not (ctx is not None and typed_option(ctx, "recipe")):
             recipe = settings.recipe
         source = source or settings.source
     if need_source and not source:
@@ -167,13 +167,7 @@ def with_options_of(template: Callable, drop: tuple[str, ...] = ()) -> Callable:
     return decorate
 
 
-def typed_option(ctx: typer.Context | None, name: str) -> bool:
-    """Whether the user typed option ``name`` on the command line (or set it by
-    environment); False without a context (a call from Python)."""
-    return ctx is not None and _typed(ctx, name)
-
-
-def _typed(ctx: typer.Context, name: str) -> bool:
+def typed_option(ctx: typer.Context, name: str) -> bool:
     """Whether the user gave option ``name`` (on the command line or by environment)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")

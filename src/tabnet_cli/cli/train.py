@@ -140,8 +140,8 @@ def _command_config(options: dict, ctx: typer.Context):
     """``(source, RunConfig)`` of the command; refuses a --validation-split typed beside
     --folds K, which would not be used (each member validates on its own fold). A config
     file holds both (a bagged run's saved settings), so only typed options are compared."""
-    typed = [n for n in ("folds", "validation_split") if opts.typed_option(ctx, n)]
-    if len(typed) == 2 and options["folds"] > 1:
+    both = all(opts.typed_option(ctx, n) for n in ("folds", "validation_split"))
+    if both and options["folds"] > 1:
         raise ConfigError(
             f"--folds {options['folds']} validates each member on its own fold, so "
             "--validation-split would not be used; drop one of them"

@@ -159,22 +159,19 @@ def _signals_only_stop(stop):
 
 def _collect(results, workers, stop, replay: _InOrder, count: int) -> dict[int, MemberOutcome]:
     """Every member's outcome, replaying events as they come; a Ctrl-C (or SIGTERM) while
-    waiting asks the workers to stop and goes on collecting what they send back."""
+    waiting asks the workers to stop (``_signals_only_stop``) and the collection goes on
+    with what they send back."""
     outcomes: dict[int, MemberOutcome] = {}
     with _signals_only_stop(stop):
         while len(outcomes) < count:
-            try:
-                message = _next_message(results, workers)
-            except KeyboardInterrupt:  # raised some other way than by a signal noted above
-                stop.set()
-                continue
+            message = _next_message(results, workers)
             try:
                 if isinstance(message, MemberOutcome):
                     outcomes[message.member] = message
                     replay.finished(message.member)  # may replay the next member's events
                 else:
                     replay.event(*message)
-            except KeyboardInterrupt:  # a signal while a callback drew
+            except KeyboardInterrupt:  # a callback stopped the run, as a Ctrl-C would
                 stop.set()
     return outcomes
 
